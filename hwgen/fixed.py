@@ -92,6 +92,13 @@ class FixedType:
             return self._overflow(raw << -shift)
         return self._overflow(shift_round(raw, shift, self.rounding))
 
+    def overflows(self, raw, from_frac: int) -> int:
+        """How many of these exact values lie outside this type's range once rounded."""
+        raw = np.asarray(raw, dtype=np.int64)
+        shift = from_frac - self.frac
+        r = raw << -shift if shift <= 0 else shift_round(raw, shift, self.rounding)
+        return int(np.count_nonzero((r < self.min_raw) | (r > self.max_raw)))
+
     def dequantize(self, raw) -> np.ndarray:
         return np.ldexp(np.asarray(raw, dtype=np.float64), -self.frac)
 

@@ -73,6 +73,7 @@ class Graph:
     origin: str = "torch"  # "torch" or "caffe2": picks preprocessing defaults
     preprocess: Preprocess = field(default_factory=Preprocess)
     onnx_model: object | None = None  # the normalised ONNX model, for float references
+    host_softmax: bool = False  # a final Softmax runs on the host, on the accelerator's logits
 
     # ---- queries -------------------------------------------------------------------------------
     def node(self, name: str) -> Node:

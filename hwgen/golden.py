@@ -1,0 +1,64 @@
+"""Reference models: float inference of the IR, and the bit-exact fixed-point golden model that
+C-simulation and RTL simulation are checked against."""
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from .errors import HwgenError
+from .ir import Graph
+
+
+def run_float(graph: Graph, x: np.ndarray, trace: bool = False):
+    """Float32 inference of the accelerator part of the graph on one (C, H, W) input."""
+    values = {graph.input: np.asarray(x, dtype=np.float32)}
+    for node in graph.nodes:
+        values[node.outputs[0]] = node.op.run_float([values[t] for t in node.inputs])
+    return values if trace else values[graph.output]
+
+
+class GoldenModel:
+    """Fixed-point inference on raw integers, exactly as the generated hardware computes it.
+
+    ``saturations`` counts, per layer, the output values that fell outside the output format
+    (clipped by AP_SAT or wrapped by AP_WRAP) over every image run so far.
+    """
+
+    def __init__(self, graph: Graph):
+        missing = [t for t, v in graph.tensors.items() if v.fmt is None]
+        if missing:
+            raise HwgenError(f"graph is not quantised (no format for {missing[0]!r})")
+        self.graph = graph
+        self.saturations: Counter[str] = Counter()
+
+    @property
+    def input_format(self):
+        return self.graph.tensors[self.graph.input].fmt
+
+    @property
+    def output_format(self):
+        return self.graph.tensors[self.graph.output].fmt
+
+    def quantize_input(self, x: np.ndarray) -> np.ndarray:
+        fmt = self.input_format
+        self.saturations["input"] += fmt.overflows(np.round(np.ldexp(np.asarray(
+            x, np.float64), fmt.frac)).astype(np.int64), 0)
+        return fmt.quantize(x)
+
+    def run(self, x_raw: np.ndarray, trace: bool = False):
+        """Raw integer output (or, with trace, every tensor's raw integers) for a raw input."""
+        g = self.graph
+        values = {g.input: np.asarray(x_raw, dtype=np.int64)}
+        for node in g.nodes:
+            xs = [values[t] for t in node.inputs]
+            in_fmts = [g.tensors[t].fmt for t in node.inputs]
+            out_fmt = g.tensors[node.outputs[0]].fmt
+            exact, frac = node.op.exact(xs, in_fmts)
+            self.saturations[node.name] += out_fmt.overflows(exact, frac)
+            values[node.outputs[0]] = out_fmt.cast(exact, frac)
+        return values if trace else values[g.output]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Float input -> dequantised output of the accelerator."""
+        return self.output_format.dequantize(self.run(self.quantize_input(x)))

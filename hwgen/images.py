@@ -1,0 +1,75 @@
+"""Images and labels: decode, resize and crop to the network input, apply the model's
+preprocessing, read label files."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HwgenError
+from .ir import Preprocess
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
+
+
+def load_rgb(path: str | Path, size: int = 224, resize: int = 256) -> np.ndarray:
+    """(size, size, 3) uint8 RGB: shorter side resized to ``resize`` (bilinear), centre crop.
+    Images already ``size`` x ``size`` are taken as they are."""
+    from PIL import Image  # noqa: PLC0415
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            w, h = im.size
+            if (w, h) != (size, size):
+                scale = resize / min(w, h)
+                im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))),
+                               Image.BILINEAR)
+                w, h = im.size
+                left, top = (w - size) // 2, (h - size) // 2
+                im = im.crop((left, top, left + size, top + size))
+            return np.asarray(im, dtype=np.uint8)
+    except (OSError, ValueError) as exc:
+        raise HwgenError(f"{path}: cannot read image ({exc})") from None
+
+
+def preprocess(rgb: np.ndarray, pp: Preprocess) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (3, H, W) float32 network input."""
+    x = rgb.astype(np.float32)
+    if pp.channel_order == "BGR":
+        x = x[:, :, ::-1]
+    x = (x - np.asarray(pp.mean, np.float32)) / np.asarray(pp.std, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    d = Path(folder)
+    if not d.is_dir():
+        raise HwgenError(f"{d}: no such image folder")
+    files = sorted(p for p in d.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise HwgenError(f"{d}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def read_labels(path: str | Path) -> dict[str, int]:
+    """A TSV with header ``file<TAB>label``: file name -> class index."""
+    p = Path(path)
+    if not p.is_file():
+        raise HwgenError(f"{p}: no such labels file")
+    with p.open(newline="") as f:
+        rows = list(csv.reader(f, delimiter="\t"))
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["file", "label"]:
+        raise HwgenError(f"{p}: expected a TSV with header 'file<TAB>label'")
+    try:
+        return {r[0]: int(r[1]) for r in rows[1:] if r}
+    except (IndexError, ValueError):
+        raise HwgenError(f"{p}: every row must be 'file<TAB>class index'") from None
+
+
+def input_size(shape: tuple[int, ...]) -> int:
+    c, h, w = shape
+    if c != 3 or h != w:
+        raise HwgenError(f"model input {list(shape)}: images need a 3 x S x S input")
+    return h

@@ -1,0 +1,131 @@
+"""2-D convolution (any square kernel, stride, zero padding), with bias and an optional fused ReLU."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..fixed import FixedType
+from .base import Op, Shape, pair, reads_onnx, require
+
+
+@reads_onnx("Conv")
+@dataclass
+class Conv(Op):
+    kind = "conv"
+    weight: np.ndarray = None  # (Cout, Cin, K, K) float32
+    bias: np.ndarray = None  # (Cout,) float32
+    stride: int = 1
+    pad: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
+    relu: bool = False
+    # fixed-point formats, set by quantisation
+    weight_fmt: FixedType | None = None
+    bias_fmt: FixedType | None = None
+    accum_fmt: FixedType | None = None
+
+    @classmethod
+    def from_onnx(cls, node) -> "Conv":
+        supported = "2-D Conv with group=1, dilations=1, square kernel and stride, constant weights"
+        w = node.constant(1)
+        require(w is not None, node, "weights are not constant", supported)
+        require(w.ndim == 4, node, f"weight rank {w.ndim}", supported)
+        require(node.attr("group", 1) == 1, node, f"group={node.attr('group')}", supported)
+        dil = node.attr("dilations", [1, 1])
+        require(all(d == 1 for d in dil), node, f"dilations={list(dil)}", supported)
+        kh, kw = w.shape[2:]
+        require(kh == kw, node, f"kernel {kh}x{kw}", supported)
+        sh, sw = pair(node.attr("strides", [1, 1]), "strides")
+        require(sh == sw, node, f"strides {sh}x{sw}", supported)
+        auto_pad = node.attr("auto_pad", "NOTSET")
+        require(auto_pad in ("NOTSET", "VALID"), node, f"auto_pad={auto_pad}", supported)
+        pads = node.attr("pads", [0, 0, 0, 0])
+        b = node.constant(2) if len(node.inputs) > 2 and node.inputs[2] else None
+        if len(node.inputs) > 2 and node.inputs[2]:
+            require(b is not None, node, "bias is not constant", supported)
+        bias = np.zeros(w.shape[0], np.float32) if b is None else b.astype(np.float32)
+        return cls(weight=w.astype(np.float32), bias=bias, stride=sh,
+                   pad=(pads[0], pads[1], pads[2], pads[3]))
+
+    @property
+    def kernel(self) -> int:
+        return self.weight.shape[2]
+
+    @property
+    def in_channels(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def out_channels(self) -> int:
+        return self.weight.shape[0]
+
+    def output_shape(self, in_shapes: Sequence[Shape]) -> Shape:
+        _, h, w = in_shapes[0]
+        t, l, b, r = self.pad
+        k, s = self.kernel, self.stride
+        return (self.out_channels, (h + t + b - k) // s + 1, (w + l + r - k) // s + 1)
+
+    def describe(self) -> str:
+        d = f"{self.kernel}x{self.kernel}/{self.stride}"
+        if any(self.pad):
+            d += f" pad {self.pad[0]}" if len(set(self.pad)) == 1 else f" pad {list(self.pad)}"
+        return d + (" +relu" if self.relu else "")
+
+    def macs(self, in_shapes, out_shape) -> int:
+        return int(np.prod(out_shape)) * self.in_channels * self.kernel ** 2
+
+    def n_params(self) -> int:
+        return self.weight.size + self.bias.size
+
+    def output_follows_input(self) -> bool:
+        return False
+
+    # ---- references ----------------------------------------------------------------------------
+    def _columns(self, x: np.ndarray, fill=0) -> tuple[np.ndarray, int, int]:
+        """im2col: (Cin*K*K, Ho*Wo) view of the zero-padded input."""
+        t, l, b, r = self.pad
+        x = np.pad(x, ((0, 0), (t, b), (l, r)), constant_values=fill)
+        k, s = self.kernel, self.stride
+        win = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))[:, ::s, ::s]
+        c, ho, wo = win.shape[:3]
+        cols = win.transpose(0, 3, 4, 1, 2).reshape(c * k * k, ho * wo)
+        return cols, ho, wo
+
+    def run_float(self, xs):
+        cols, ho, wo = self._columns(xs[0].astype(np.float32))
+        y = self.weight.reshape(self.out_channels, -1) @ cols + self.bias[:, None]
+        if self.relu:
+            y = np.maximum(y, 0)
+        return y.reshape(self.out_channels, ho, wo)
+
+    def weight_raw(self) -> np.ndarray:
+        return self.weight_fmt.quantize(self.weight)
+
+    def bias_raw_in_accum(self) -> np.ndarray:
+        """Bias raw integers aligned to the accumulator's fraction (an exact left shift)."""
+        shift = self.accum_fmt.frac - self.bias_fmt.frac
+        assert shift >= 0, "bias format must not be finer than the accumulator"
+        return self.bias_fmt.quantize(self.bias) << shift
+
+    def accumulate(self, x_raw: np.ndarray) -> np.ndarray:
+        """Exact integer sums of weight x input products plus bias, at the accumulator fraction.
+
+        Products and their sums are integers below 2**53 (checked), so a float64 GEMM is exact and
+        far faster than an int64 one.
+        """
+        cols, ho, wo = self._columns(x_raw.astype(np.float64))
+        w = self.weight_raw().reshape(self.out_channels, -1).astype(np.float64)
+        bound = np.abs(w).sum(axis=1).max() * max(np.abs(cols).max(initial=0), 1)
+        if bound < 2.0 ** 53:
+            acc = (w @ cols).astype(np.int64)
+        else:  # pragma: no cover - only for very wide user formats
+            acc = w.astype(np.int64) @ cols.astype(np.int64)
+        acc = acc + self.bias_raw_in_accum()[:, None]
+        return acc.reshape(self.out_channels, ho, wo)
+
+    def exact(self, xs, in_fmts):
+        assert self.accum_fmt.frac == in_fmts[0].frac + self.weight_fmt.frac
+        acc = self.accum_fmt.cast(self.accumulate(xs[0]), self.accum_fmt.frac)  # models its width
+        if self.relu:
+            acc = np.maximum(acc, 0)
+        return acc, self.accum_fmt.frac

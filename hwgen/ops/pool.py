@@ -1,0 +1,127 @@
+"""Max pooling (ceil mode included) and global average pooling."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..fixed import FixedType, bits_for
+from .base import Op, Shape, pair, reads_onnx, require
+
+
+def pooled_size(n: int, k: int, s: int, pad_begin: int, pad_end: int, ceil: bool) -> int:
+    """Output length of a pooling window, following ONNX/PyTorch: with ceil mode, a last window
+    that would start entirely in the end padding is dropped."""
+    span = n + pad_begin + pad_end - k
+    out = (math.ceil(span / s) if ceil else span // s) + 1
+    if ceil and (out - 1) * s >= n + pad_begin:
+        out -= 1
+    return out
+
+
+@reads_onnx("MaxPool")
+@dataclass
+class MaxPool(Op):
+    kind = "maxpool"
+    kernel: int = 2
+    stride: int = 2
+    pad: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
+    ceil_mode: bool = False
+
+    @classmethod
+    def from_onnx(cls, node) -> "MaxPool":
+        supported = "2-D MaxPool with square kernel and stride, no dilation, one output"
+        kh, kw = pair(node.attr("kernel_shape"), "kernel_shape")
+        require(kh == kw, node, f"kernel {kh}x{kw}", supported)
+        sh, sw = pair(node.attr("strides", [1, 1]), "strides")
+        require(sh == sw, node, f"strides {sh}x{sw}", supported)
+        require(all(d == 1 for d in node.attr("dilations", [1, 1])), node, "dilations", supported)
+        require(node.attr("auto_pad", "NOTSET") in ("NOTSET", "VALID"), node, "auto_pad", supported)
+        require(len([o for o in node.outputs if o]) == 1, node, "Indices output", supported)
+        p = node.attr("pads", [0, 0, 0, 0])
+        return cls(kernel=kh, stride=sh, pad=(p[0], p[1], p[2], p[3]),
+                   ceil_mode=bool(node.attr("ceil_mode", 0)))
+
+    def output_shape(self, in_shapes):
+        c, h, w = in_shapes[0]
+        t, l, b, r = self.pad
+        return (c, pooled_size(h, self.kernel, self.stride, t, b, self.ceil_mode),
+                pooled_size(w, self.kernel, self.stride, l, r, self.ceil_mode))
+
+    def describe(self) -> str:
+        return f"{self.kernel}x{self.kernel}/{self.stride}" + (" ceil" if self.ceil_mode else "")
+
+    def _pool(self, x: np.ndarray, fill) -> np.ndarray:
+        c, ho, wo = self.output_shape([x.shape])
+        t, l, _, _ = self.pad
+        k, s = self.kernel, self.stride
+        # pad enough at the end for every window; padding never wins a max
+        need_h, need_w = (ho - 1) * s + k, (wo - 1) * s + k
+        xp = np.full((c, max(need_h, x.shape[1] + t), max(need_w, x.shape[2] + l)), fill, x.dtype)
+        xp[:, t:t + x.shape[1], l:l + x.shape[2]] = x
+        win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::s, ::s]
+        return win[:, :ho, :wo].max(axis=(3, 4))
+
+    def run_float(self, xs):
+        return self._pool(xs[0], -np.inf)
+
+    def exact(self, xs, in_fmts):
+        return self._pool(xs[0], np.iinfo(np.int64).min), in_fmts[0].frac
+
+
+#: width of the reciprocal constant 1/(H*W) used by global average pooling
+RECIP_BITS = 16
+
+
+@reads_onnx("GlobalAveragePool", "AveragePool")
+@dataclass
+class GlobalAvgPool(Op):
+    """Mean over H x W: an exact sum, times a RECIP_BITS-bit reciprocal constant, cast to the output.
+
+    The output is a (C,) vector. An AveragePool whose window covers the whole input is the same op.
+    """
+
+    kind = "global_avgpool"
+    window: tuple[int, int] | None = None  # the kernel of an AveragePool, checked against the input
+
+    @classmethod
+    def from_onnx(cls, node) -> "GlobalAvgPool":
+        if node.op_type == "GlobalAveragePool":
+            return cls()
+        supported = "AveragePool only when its window covers the whole input (global average)"
+        shape = node.input_shape(0)
+        k = tuple(node.attr("kernel_shape"))
+        require(len(shape) == 4 and k == tuple(shape[2:]), node,
+                f"kernel_shape {list(k)} on input {list(shape)}", supported)
+        require(not any(node.attr("pads", [0, 0, 0, 0])), node, "padding", supported)
+        return cls(window=k)  # type: ignore[arg-type]
+
+    def output_shape(self, in_shapes):
+        return (in_shapes[0][0],)
+
+    def describe(self) -> str:
+        return "global average"
+
+    def output_follows_input(self) -> bool:
+        return False
+
+    def run_float(self, xs):
+        return xs[0].mean(axis=(1, 2))
+
+    @staticmethod
+    def reciprocal(n: int) -> tuple[int, int]:
+        """(raw, frac) of the unsigned RECIP_BITS-bit constant nearest to 1/n."""
+        frac = RECIP_BITS + bits_for(n) - 1  # puts the leading one of 1/n at the top bit
+        return int(round(2 ** frac / n)), frac
+
+    def sum_format(self, in_fmt: FixedType, n: int) -> FixedType:
+        """Accumulator that holds the sum of n inputs exactly."""
+        grow = math.ceil(math.log2(n)) if n > 1 else 0
+        return FixedType(in_fmt.width + grow, in_fmt.integer + grow, in_fmt.signed)
+
+    def exact(self, xs, in_fmts):
+        x = xs[0]
+        r, rfrac = self.reciprocal(x.shape[1] * x.shape[2])
+        return x.sum(axis=(1, 2), dtype=np.int64) * r, in_fmts[0].frac + rfrac

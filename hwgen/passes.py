@@ -1,0 +1,116 @@
+"""Graph normalisation passes: plain functions ``Graph -> Graph``, run in order by ``FLOW``."""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .errors import HwgenError
+from .ir import Fire, Graph
+from .ops import BatchNorm, Concat, Conv, Relu, Softmax
+
+Pass = Callable[[Graph], Graph]
+
+
+def remove_passthrough(graph: Graph) -> Graph:
+    """Dropout, Identity and flattening reshapes compute nothing at inference."""
+    for node in [n for n in graph.nodes if n.op.passthrough]:
+        graph.remove_node(node)
+    return graph
+
+
+def fold_batchnorm(graph: Graph) -> Graph:
+    """y = BN(conv(x)) becomes one conv with scaled weights and shifted bias."""
+    for node in [n for n in graph.nodes if isinstance(n.op, BatchNorm)]:
+        prod = graph.producer(node.inputs[0])
+        if prod is None or not isinstance(prod.op, Conv) or len(graph.consumers(node.inputs[0])) != 1:
+            raise HwgenError(f"node {node.name!r} (BatchNormalization): not preceded by a Conv "
+                             "it alone consumes; supported: BatchNormalization right after a Conv")
+        conv, bn = prod.op, node.op
+        conv.weight = (conv.weight * bn.scale[:, None, None, None]).astype(np.float32)
+        conv.bias = (conv.bias * bn.scale + bn.shift).astype(np.float32)
+        graph.remove_node(node)
+    return graph
+
+
+def attach_relu(graph: Graph) -> Graph:
+    """A ReLU that alone consumes a Conv's output becomes part of that Conv."""
+    for node in [n for n in graph.nodes if isinstance(n.op, Relu)]:
+        prod = graph.producer(node.inputs[0])
+        if prod is not None and isinstance(prod.op, Conv) and not prod.op.relu \
+                and len(graph.consumers(node.inputs[0])) == 1:
+            prod.op.relu = True
+            graph.remove_node(node)
+    return graph
+
+
+def split_host_softmax(graph: Graph) -> Graph:
+    """A final Softmax runs on the host: the accelerator returns logits."""
+    last = graph.producer(graph.output)
+    if last is not None and isinstance(last.op, Softmax):
+        onnx_name = graph.tensors[graph.output].onnx_name
+        graph.remove_node(last)
+        graph.tensors[graph.output].onnx_name = graph.tensors[graph.output].onnx_name or onnx_name
+        graph.host_softmax = True
+    for node in graph.nodes:
+        if isinstance(node.op, Softmax):
+            raise HwgenError(f"node {node.name!r} (Softmax): not the last layer; supported: "
+                             "Softmax only as the final stage (computed on the host)")
+    return graph
+
+
+def recognise_fires(graph: Graph) -> Graph:
+    """Find squeeze 1x1 -> (expand 1x1 || expand 3x3) -> channel concat and name them fire2, fire3, ...
+
+    (SqueezeNet numbers its first Fire module 2.) The nodes are renamed fireN/squeeze1x1,
+    fireN/expand1x1, fireN/expand3x3, fireN/concat so configurations read the same for every export.
+    """
+    graph.fires = []
+    for node in list(graph.nodes):
+        if not isinstance(node.op, Concat) or len(node.inputs) != 2:
+            continue
+        a, b = (graph.producer(t) for t in node.inputs)
+        if not (a and b and isinstance(a.op, Conv) and isinstance(b.op, Conv)):
+            continue
+        if a.inputs != b.inputs or a.op.kernel != 1 or b.op.kernel != 3 or b.op.stride != 1 \
+                or a.op.stride != 1 or b.op.pad != (1, 1, 1, 1):
+            continue
+        sq = graph.producer(a.inputs[0])
+        if not (sq and isinstance(sq.op, Conv) and sq.op.kernel == 1 and sq.op.stride == 1):
+            continue
+        if len(graph.consumers(a.outputs[0])) != 1 or len(graph.consumers(b.outputs[0])) != 1:
+            continue
+        name = f"fire{len(graph.fires) + 2}"
+        for n, role in ((sq, "squeeze1x1"), (a, "expand1x1"), (b, "expand3x3"), (node, "concat")):
+            n.name, n.fire = f"{name}/{role}", name
+        graph.fires.append(Fire(name, sq.name, a.name, b.name, node.name))
+    return graph
+
+
+def check_topology(graph: Graph) -> Graph:
+    """The accelerator is a single chain of stages, with Fire modules as the only branches."""
+    fire_nodes = {n for f in graph.fires for n in f.nodes}
+    squeezes = {f.squeeze for f in graph.fires}
+    for node in graph.nodes:
+        fanout = len(graph.consumers(node.outputs[0]))
+        if fanout > 1 and node.name not in squeezes:
+            raise HwgenError(f"node {node.name!r} ({node.kind}): output feeds {fanout} layers "
+                             "outside a Fire module; supported: chains of layers and Fire modules")
+        if isinstance(node.op, Concat) and node.name not in fire_nodes:
+            raise HwgenError(f"node {node.name!r} (Concat): not the join of a Fire module; "
+                             "supported: Concat of a Fire module's expand 1x1 and expand 3x3")
+    return graph
+
+
+FLOW: list[Pass] = [remove_passthrough, fold_batchnorm, attach_relu, split_host_softmax,
+                    recognise_fires, check_topology]
+
+
+def run_flow(graph: Graph, flow: list[Pass] = FLOW, dump: Callable[[str, Graph], None] | None = None
+             ) -> Graph:
+    """Run the passes in order; ``dump(pass_name, graph)`` sees the graph after each step."""
+    for p in flow:
+        graph = p(graph)
+        if dump:
+            dump(p.__name__, graph)
+    return graph

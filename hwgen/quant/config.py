@@ -1,0 +1,269 @@
+"""Quantisation configuration: YAML defaults and per-layer overrides, resolved into concrete
+fixed-point formats on the graph.
+
+A resolved configuration lists every layer with its full types, so a user can edit one and pass it
+back with ``--config``. Keys of ``layers:`` are layer names or shell-style patterns
+(``fire*/expand3x3``); an exact name wins over patterns, later patterns over earlier ones.
+"""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import yaml
+
+from ..errors import HwgenError
+from ..fixed import FixedType
+from ..ir import Graph, Preprocess
+from ..ops import Concat, Conv
+from .calibrate import POLICIES, TensorStats, choose_format, weight_format
+
+DEFAULTS: dict[str, Any] = {
+    "weight_bits": 8,
+    "bias_bits": 16,
+    "activation_bits": 8,
+    "rounding": "AP_RND",  # activations: round half up (one adder in hardware)
+    "overflow": "AP_SAT",
+    "calibration": "mse",
+    "percentile": 99.99,
+}
+LAYER_KEYS = {"weight", "bias", "accum", "output", "weight_bits", "bias_bits", "activation_bits",
+              "rounding", "overflow", "calibration", "percentile"}
+TOP_KEYS = {"hwgen", "model", "preprocess", "defaults", "layers", "folding"}
+INPUT = "input"  # the name under which the network input's format is configured
+
+
+def load_config(path: str | Path | None) -> dict:
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise HwgenError(f"{p}: no such configuration file")
+    try:
+        cfg = yaml.safe_load(p.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise HwgenError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(cfg, dict):
+        raise HwgenError(f"{p}: a configuration is a mapping with keys {sorted(TOP_KEYS)}")
+    unknown = set(cfg) - TOP_KEYS
+    if unknown:
+        raise HwgenError(f"{p}: unknown key(s) {sorted(unknown)}; supported: {sorted(TOP_KEYS)}")
+    for key in set(cfg.get("defaults") or {}) - set(DEFAULTS):
+        raise HwgenError(f"{p}: unknown default {key!r}; supported: {sorted(DEFAULTS)}")
+    for name, entry in (cfg.get("layers") or {}).items():
+        if not isinstance(entry, dict) or set(entry) - LAYER_KEYS:
+            raise HwgenError(f"{p}: layer {name!r}: expected a mapping with keys from "
+                             f"{sorted(LAYER_KEYS)}")
+    return cfg
+
+
+def apply_preprocess(graph: Graph, cfg: dict) -> None:
+    pp = cfg.get("preprocess")
+    if not pp:
+        return
+    try:
+        graph.preprocess = Preprocess(str(pp.get("channel_order", "RGB")).upper(),
+                                      tuple(float(v) for v in pp.get("mean", (0, 0, 0))),
+                                      tuple(float(v) for v in pp.get("std", (1, 1, 1))))
+    except (TypeError, ValueError, AttributeError):
+        raise HwgenError("preprocess: expected channel_order (RGB|BGR), mean [3], std [3]") from None
+    if graph.preprocess.channel_order not in ("RGB", "BGR") or len(graph.preprocess.mean) != 3 \
+            or len(graph.preprocess.std) != 3:
+        raise HwgenError("preprocess: expected channel_order (RGB|BGR), mean [3], std [3]")
+
+
+class Resolver:
+    """Per-layer settings: defaults, then matching patterns, then the exact name."""
+
+    def __init__(self, graph: Graph, cfg: dict):
+        self.defaults = {**DEFAULTS, **(cfg.get("defaults") or {})}
+        self.layers: dict[str, dict] = cfg.get("layers") or {}
+        names = {INPUT} | {n.name for n in graph.nodes}
+        for key in self.layers:
+            if not any(fnmatch.fnmatchcase(n, key) for n in names):
+                raise HwgenError(f"configuration: layer {key!r} matches no layer; layers are: "
+                                 + ", ".join(sorted(names)))
+        if self.defaults["calibration"] not in POLICIES:
+            raise HwgenError(f"configuration: calibration {self.defaults['calibration']!r}; "
+                             f"supported: {', '.join(POLICIES)}")
+
+    def settings(self, name: str) -> dict:
+        s = dict(self.defaults)
+        for key, entry in self.layers.items():
+            if key != name and fnmatch.fnmatchcase(name, key):
+                s.update(entry)
+        s.update(self.layers.get(name, {}))
+        return s
+
+    def explicit_type(self, name: str, key: str) -> FixedType | None:
+        value = self.settings(name).get(key)
+        return FixedType.parse(value) if value is not None else None
+
+
+def _decision_tensors(graph: Graph) -> dict[str, str]:
+    """tensor -> name of the layer whose configuration decides its format.
+
+    Pooling and reshapes follow their input; both inputs of a Fire concat take the concat's
+    format, so they agree by construction.
+    """
+    owner = {graph.input: INPUT}
+    for node in graph.nodes:
+        out = node.outputs[0]
+        if isinstance(node.op, Concat):
+            owner[out] = node.name
+            for t in node.inputs:
+                owner[t] = node.name
+        elif node.op.output_follows_input():
+            owner[out] = owner[node.inputs[0]]
+        else:
+            owner.setdefault(out, node.name)
+    return owner
+
+
+def _nonnegative(graph: Graph, tensor: str, stats: TensorStats | None) -> bool:
+    node = graph.producer(tensor)
+    if node is None:
+        return stats is not None and stats.min_value >= 0
+    if isinstance(node.op, Conv):
+        return node.op.relu
+    return all(_nonnegative(graph, t, stats) for t in node.inputs)
+
+
+def _activation_format(graph: Graph, res: Resolver, owner: str, tensors: list[str],
+                       stats: dict[str, TensorStats] | None) -> FixedType:
+    s = res.settings(owner)
+    explicit = res.explicit_type(owner, "output")
+    if explicit is not None:
+        return explicit
+    if stats is None:
+        raise HwgenError(f"layer {owner!r}: no output format configured and no calibration "
+                         "images given; pass --calib DIR or set its 'output' in --config")
+    merged = TensorStats()
+    for t in tensors:
+        st = stats[t]
+        merged.max_abs = max(merged.max_abs, st.max_abs)
+        merged.min_value = min(merged.min_value, st.min_value)
+        merged.samples += st.samples
+    signed = not all(_nonnegative(graph, t, stats[t]) for t in tensors)
+    return choose_format(merged.values(), merged.max_abs, int(s["activation_bits"]), signed,
+                         s["calibration"], float(s["percentile"]), s["rounding"], s["overflow"])
+
+
+def _accum_format(conv: Conv, in_fmt: FixedType) -> FixedType:
+    """Signed accumulator that no sum of products plus bias can overflow, for any input."""
+    w = np.abs(conv.weight_raw().reshape(conv.out_channels, -1)).sum(axis=1)
+    x_max = max(abs(in_fmt.min_raw), in_fmt.max_raw)
+    frac = in_fmt.frac + conv.weight_fmt.frac
+    bias = np.abs(conv.bias_fmt.quantize(conv.bias)) << max(frac - conv.bias_fmt.frac, 0)
+    bound = int((w.astype(np.int64) * x_max + bias).max(initial=1))
+    width = max(int(math.ceil(math.log2(bound + 1))), 1) + 1
+    return FixedType(width, width - frac, True)
+
+
+def _bias_format(conv: Conv, width: int, accum_frac: int) -> FixedType:
+    """Power-of-two format from the bias values, never finer than the accumulator (so adding it is
+    an exact shift)."""
+    f = weight_format(conv.bias, width)
+    if f.frac > accum_frac:
+        f = FixedType(width, width - accum_frac, True, f.rounding, f.overflow)
+    return f
+
+
+def quantize(graph: Graph, cfg: dict | None = None,
+             stats: dict[str, TensorStats] | None = None) -> Graph:
+    """Give every tensor and every Conv's weights, bias and accumulator a fixed-point format."""
+    cfg = cfg or {}
+    apply_preprocess(graph, cfg)
+    res = Resolver(graph, cfg)
+    owner = _decision_tensors(graph)
+    by_owner: dict[str, list[str]] = {}
+    for t, o in owner.items():
+        by_owner.setdefault(o, []).append(t)
+    decided: dict[str, FixedType] = {}
+
+    def fmt_of(tensor: str) -> FixedType:
+        o = owner[tensor]
+        if o not in decided:
+            decided[o] = _activation_format(graph, res, o, by_owner[o], stats)
+        return decided[o]
+
+    graph.tensors[graph.input].fmt = fmt_of(graph.input)
+    for node in graph.nodes:
+        out = node.outputs[0]
+        if isinstance(node.op, Conv):
+            conv, s = node.op, res.settings(node.name)
+            in_fmt = graph.tensors[node.inputs[0]].fmt
+            conv.weight_fmt = res.explicit_type(node.name, "weight") or \
+                weight_format(conv.weight, int(s["weight_bits"]))
+            natural_frac = in_fmt.frac + conv.weight_fmt.frac
+            conv.bias_fmt = res.explicit_type(node.name, "bias") or \
+                _bias_format(conv, int(s["bias_bits"]), natural_frac)
+            if conv.bias_fmt.frac > natural_frac:
+                raise HwgenError(f"layer {node.name!r}: bias {conv.bias_fmt} is finer than the "
+                                 f"accumulator (fraction {natural_frac} bits); use fewer fraction bits")
+            conv.accum_fmt = res.explicit_type(node.name, "accum") or _accum_format(conv, in_fmt)
+            if conv.accum_fmt.frac != natural_frac:
+                raise HwgenError(f"layer {node.name!r}: accumulator {conv.accum_fmt} must have "
+                                 f"{natural_frac} fraction bits (input + weight)")
+        graph.tensors[out].fmt = fmt_of(out)
+    _check_concats(graph)
+    return graph
+
+
+def _check_concats(graph: Graph) -> None:
+    for node in graph.nodes:
+        if isinstance(node.op, Concat):
+            fmts = {graph.tensors[t].fmt for t in node.inputs}
+            if len(fmts) != 1:
+                raise HwgenError(f"layer {node.name!r}: concat inputs have different formats "
+                                 f"{sorted(map(str, fmts))}; they must share one")
+
+
+def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
+    """The fully resolved configuration of a quantised graph, as written by ``hwgen config``."""
+    cfg = copy.deepcopy(cfg or {})
+    layers: dict[str, dict] = {INPUT: {"output": graph.tensors[graph.input].fmt.cpp()}}
+    for node in graph.nodes:
+        entry: dict[str, str] = {}
+        if isinstance(node.op, Conv):
+            entry.update(weight=node.op.weight_fmt.cpp(), bias=node.op.bias_fmt.cpp(),
+                         accum=node.op.accum_fmt.cpp())
+        if not node.op.output_follows_input():
+            entry["output"] = graph.tensors[node.outputs[0]].fmt.cpp()
+        if entry:
+            layers[node.name] = entry
+    pp = graph.preprocess
+    out = {"hwgen": 1, "model": graph.name,
+           "preprocess": {"channel_order": pp.channel_order, "mean": list(pp.mean),
+                          "std": list(pp.std)},
+           "defaults": {**DEFAULTS, **(cfg.get("defaults") or {})},
+           "layers": layers}
+    if cfg.get("folding"):
+        out["folding"] = cfg["folding"]
+    return out
+
+
+def dump_config(resolved: dict) -> str:
+    head = ("# hwgen configuration, fully resolved. Edit any type and pass this file back with\n"
+            "# --config. Types follow Vitis HLS: ap_fixed<W,I,Q,O> / ap_ufixed<W,I,Q,O>.\n")
+    return head + yaml.safe_dump(resolved, sort_keys=False, width=100)
+
+
+def collect_stats(graph: Graph, images: Iterable[np.ndarray], seed: int = 0) -> dict[str, TensorStats]:
+    """Float inference on each (preprocessed, CHW) image, keeping statistics of every tensor."""
+    from ..golden import run_float  # noqa: PLC0415  (golden imports quant)
+
+    rng = np.random.default_rng(seed)
+    stats: dict[str, TensorStats] = {t: TensorStats() for t in graph.tensors}
+    count = 0
+    for x in images:
+        for name, value in run_float(graph, x, trace=True).items():
+            stats[name].add(value, rng)
+        count += 1
+    if count == 0:
+        raise HwgenError("calibration: no images found")
+    return stats
