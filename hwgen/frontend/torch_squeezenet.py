@@ -62,7 +62,8 @@ class SqueezeNet(nn.Module):
                 Fire(384, 64, 256, 256), Fire(512, 64, 256, 256),
             )
         else:
-            raise ValueError(f"unsupported SqueezeNet version {version!r}: expected one of {VERSIONS}")
+            raise ValueError(f"unsupported SqueezeNet version {version!r}: "
+                             f"expected one of {VERSIONS}")
 
         final_conv = nn.Conv2d(512, num_classes, kernel_size=1)
         self.classifier = nn.Sequential(
@@ -161,9 +162,11 @@ def _downgrade(proto: onnx.ModelProto, opset: int) -> onnx.ModelProto:
     for node in proto.graph.node:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type == "ReduceMean":  # opset 18 moved axes from an attribute to an input
-            if len(node.input) < 2 or attrs.get("noop_with_empty_axes", 0):
+            if len(node.input) < 2 or node.input[1] not in consts:
                 raise ValueError(f"{node.name}: ReduceMean without constant axes")
             axes = consts[node.input[1]].tolist()
+            if not axes:  # empty axes mean "all" or "none" depending on noop_with_empty_axes
+                raise ValueError(f"{node.name}: ReduceMean with empty axes")
             del node.input[1]
             _set_attrs(node, {k: v for k, v in attrs.items() if k != "noop_with_empty_axes"},
                        axes=axes)
@@ -192,9 +195,10 @@ def _set_attrs(node: onnx.NodeProto, attrs: dict, **extra) -> None:
 
 @functools.lru_cache(maxsize=None)
 def _builtin_bytes(name: str) -> bytes:
-    torch.manual_seed(0)
     buf = io.BytesIO()
-    export_onnx(SqueezeNet(BUILTIN[name]), buf, opset=13, dynamo=False)
+    with torch.random.fork_rng(devices=[]):  # seed 0 without disturbing the caller's RNG
+        torch.manual_seed(0)
+        export_onnx(SqueezeNet(BUILTIN[name]), buf, opset=13, dynamo=False)
     return buf.getvalue()
 
 
