@@ -17,6 +17,7 @@ ROUNDING_MODES = ("AP_TRN", "AP_TRN_ZERO", "AP_RND", "AP_RND_ZERO", "AP_RND_MIN_
                   "AP_RND_CONV")
 OVERFLOW_MODES = ("AP_WRAP", "AP_SAT", "AP_SAT_ZERO", "AP_SAT_SYM")
 MAX_WIDTH = 62  # raw values and their products stay inside int64 / exact float64 sums
+_BIG = 2.0 ** 62  # beyond every type's range, still inside int64
 
 
 @dataclass(frozen=True)
@@ -81,23 +82,55 @@ class FixedType:
     # ---- conversions ---------------------------------------------------------------------------
     def quantize(self, x) -> np.ndarray:
         """Raw integers of ``ap_fixed(double x)``: round by ``rounding``, then handle overflow."""
-        scaled = np.ldexp(np.asarray(x, dtype=np.float64), self.frac)  # exact: power-of-two scale
-        return self._overflow(_round_float(scaled, self.rounding))
+        return self._overflow(self._round(x))
+
+    def quantize_counting(self, x) -> tuple[np.ndarray, int]:
+        """``quantize``, and how many values fell outside the range (saturated or wrapped)."""
+        return self._overflow_counting(self._round(x))
+
+    def _round(self, x) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            scaled = np.ldexp(x, self.frac)  # exact, unless it leaves float64's range (below)
+        # ap_fixed(double) works on the double's own exponent and mantissa, so nothing is lost there:
+        # a negative value that underflowed to 0 still floors to -1, as any value in (-1/2, 0) does,
+        if self.frac < 0:
+            scaled = np.where((scaled == 0) & (x < 0), -0.25, scaled)
+        # and one beyond int64 keeps its low W bits under AP_WRAP: move it into +-[2**62, 2**63) with
+        # the same residue modulo 2**62 (an infinity is a multiple of 2**62)
+        big = np.abs(scaled) >= _BIG
+        if big.any():
+            residue = np.fmod(np.where(np.isinf(scaled), 0.0, scaled), _BIG)
+            scaled = np.where(big, np.copysign(_BIG, scaled) + residue, scaled)
+        return _round_float(scaled, self.rounding)
 
     def cast(self, raw, from_frac: int) -> np.ndarray:
         """Raw integers of this type assigned from an exact fixed value ``raw * 2**-from_frac``."""
-        raw = np.asarray(raw, dtype=np.int64)
-        shift = from_frac - self.frac
-        if shift <= 0:
-            return self._overflow(raw << -shift)
-        return self._overflow(shift_round(raw, shift, self.rounding))
+        return self._overflow(self._rescale(raw, from_frac))
 
-    def overflows(self, raw, from_frac: int) -> int:
-        """How many of these exact values lie outside this type's range once rounded."""
+    def cast_counting(self, raw, from_frac: int) -> tuple[np.ndarray, int]:
+        """``cast``, and how many values fell outside the range (saturated or wrapped)."""
+        return self._overflow_counting(self._rescale(raw, from_frac))
+
+    def _overflow_counting(self, r: np.ndarray) -> tuple[np.ndarray, int]:
+        lo, hi = r.min(initial=0), r.max(initial=0)
+        if lo >= self.min_raw and hi <= self.max_raw:
+            return r, 0
+        return self._overflow(r), int(np.count_nonzero((r < self.min_raw) | (r > self.max_raw)))
+
+    def _rescale(self, raw, from_frac: int) -> np.ndarray:
         raw = np.asarray(raw, dtype=np.int64)
         shift = from_frac - self.frac
-        r = raw << -shift if shift <= 0 else shift_round(raw, shift, self.rounding)
-        return int(np.count_nonzero((r < self.min_raw) | (r > self.max_raw)))
+        if shift > 0:
+            return shift_round(raw, shift, self.rounding)
+        v = raw << -shift
+        # bits pushed out of int64 mean out of range: move those values into +-[2**62, 2**63),
+        # keeping their low 62 bits for AP_WRAP (ap_fixed shifts in a wide enough register)
+        lost = (v >> -shift) != raw
+        if lost.any():
+            low = v & ((1 << 62) - 1)
+            v = np.where(lost, low | np.where(raw < 0, np.int64(-1 << 63), np.int64(1 << 62)), v)
+        return v
 
     def dequantize(self, raw) -> np.ndarray:
         return np.ldexp(np.asarray(raw, dtype=np.float64), -self.frac)
@@ -120,15 +153,18 @@ class FixedType:
         if self.overflow == "AP_SAT":
             return np.clip(v, lo, hi)
         if self.overflow == "AP_SAT_SYM":
-            return np.clip(v, -hi if self.signed else 0, hi)
+            # the most negative code is skipped (ap_fixed sets min, then ORs in the LSB) -- which, in
+            # a 1-bit signed type, is the sign bit again: there it saturates like AP_SAT
+            return np.clip(v, -hi if self.signed and self.width > 1 else lo, hi)
         return np.where((v < lo) | (v > hi), 0, v)  # AP_SAT_ZERO
 
 
 def _round_float(s: np.ndarray, mode: str) -> np.ndarray:
     """Round float64 values to integers the way ap_fixed's quantisation modes do."""
     fl = np.floor(s)
-    frac = s - fl  # exact for float64
-    half, above = frac == 0.5, frac > 0.5
+    frac = s - fl  # exact (Sterbenz), except for -1/2 < s < 0 where it may round up to exactly 1/2
+    tiny_neg = (s < 0) & (s > -0.5)  # ... while the true fraction there is above one half
+    half, above = (frac == 0.5) & ~tiny_neg, (frac > 0.5) | tiny_neg
     if mode == "AP_TRN":
         r = fl
     elif mode == "AP_TRN_ZERO":
@@ -148,16 +184,18 @@ def _round_float(s: np.ndarray, mode: str) -> np.ndarray:
 def shift_round(raw: np.ndarray, shift: int, mode: str) -> np.ndarray:
     """``raw / 2**shift`` rounded to an integer by ``mode`` (shift > 0), in exact integer arithmetic."""
     raw = np.asarray(raw, dtype=np.int64)
+    shift = min(shift, 63)  # |raw| < 2**62: any longer shift leaves a value in (-1/2, 1/2) all the same
+    if mode == "AP_TRN":
+        return raw >> shift
+    if mode == "AP_RND":  # the common case, in one pass: floor(x + 1/2)
+        return (raw + (1 << (shift - 1))) >> shift
     fl = raw >> shift  # floor
     rem = raw - (fl << shift)  # 0 <= rem < 2**shift
     half = 1 << (shift - 1)
     is_half, above = rem == half, rem > half
-    if mode == "AP_TRN":
-        return fl
     if mode == "AP_TRN_ZERO":
         return fl + ((raw < 0) & (rem != 0))
     up = {
-        "AP_RND": is_half,
         "AP_RND_ZERO": is_half & (raw < 0),
         "AP_RND_MIN_INF": np.zeros_like(is_half),
         "AP_RND_INF": is_half & (raw > 0),

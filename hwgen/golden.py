@@ -41,10 +41,9 @@ class GoldenModel:
         return self.graph.tensors[self.graph.output].fmt
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        fmt = self.input_format
-        self.saturations["input"] += fmt.overflows(np.round(np.ldexp(np.asarray(
-            x, np.float64), fmt.frac)).astype(np.int64), 0)
-        return fmt.quantize(x)
+        raw, n_over = self.input_format.quantize_counting(x)
+        self.saturations["input"] += n_over
+        return raw
 
     def run(self, x_raw: np.ndarray, trace: bool = False):
         """Raw integer output (or, with trace, every tensor's raw integers) for a raw input."""
@@ -54,9 +53,8 @@ class GoldenModel:
             xs = [values[t] for t in node.inputs]
             in_fmts = [g.tensors[t].fmt for t in node.inputs]
             out_fmt = g.tensors[node.outputs[0]].fmt
-            exact, frac = node.op.exact(xs, in_fmts)
-            self.saturations[node.name] += out_fmt.overflows(exact, frac)
-            values[node.outputs[0]] = out_fmt.cast(exact, frac)
+            values[node.outputs[0]], n_over = out_fmt.cast_counting(*node.op.exact(xs, in_fmts))
+            self.saturations[node.name] += n_over
         return values if trace else values[g.output]
 
     def logits(self, x: np.ndarray) -> np.ndarray:

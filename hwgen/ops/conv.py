@@ -83,6 +83,8 @@ class Conv(Op):
     # ---- references ----------------------------------------------------------------------------
     def _columns(self, x: np.ndarray, fill=0) -> tuple[np.ndarray, int, int]:
         """im2col: (Cin*K*K, Ho*Wo) view of the zero-padded input."""
+        if self.kernel == 1 and self.stride == 1 and not any(self.pad):
+            return x.reshape(x.shape[0], -1), x.shape[1], x.shape[2]
         t, l, b, r = self.pad
         x = np.pad(x, ((0, 0), (t, b), (l, r)), constant_values=fill)
         k, s = self.kernel, self.stride
@@ -99,7 +101,12 @@ class Conv(Op):
         return y.reshape(self.out_channels, ho, wo)
 
     def weight_raw(self) -> np.ndarray:
-        return self.weight_fmt.quantize(self.weight)
+        """Quantised weights (cached per format: the golden model reuses them for every image)."""
+        cached = getattr(self, "_weight_raw", None)
+        if cached is None or cached[0] != self.weight_fmt:
+            cached = (self.weight_fmt, self.weight_fmt.quantize(self.weight))
+            self._weight_raw = cached
+        return cached[1]
 
     def bias_raw_in_accum(self) -> np.ndarray:
         """Bias raw integers aligned to the accumulator's fraction (an exact left shift)."""
@@ -110,16 +117,19 @@ class Conv(Op):
     def accumulate(self, x_raw: np.ndarray) -> np.ndarray:
         """Exact integer sums of weight x input products plus bias, at the accumulator fraction.
 
-        Products and their sums are integers below 2**53 (checked), so a float64 GEMM is exact and
-        far faster than an int64 one.
+        Every partial sum is an integer; while their bound stays below 2**24 (2**53) a float32
+        (float64) GEMM computes them exactly, and far faster than an int64 one.
         """
-        cols, ho, wo = self._columns(x_raw.astype(np.float64))
-        w = self.weight_raw().reshape(self.out_channels, -1).astype(np.float64)
-        bound = np.abs(w).sum(axis=1).max() * max(np.abs(cols).max(initial=0), 1)
-        if bound < 2.0 ** 53:
-            acc = (w @ cols).astype(np.int64)
-        else:  # pragma: no cover - only for very wide user formats
-            acc = w.astype(np.int64) @ cols.astype(np.int64)
+        w = self.weight_raw().reshape(self.out_channels, -1)
+        bound = float(np.abs(w).sum(axis=1).max(initial=0)) * max(float(np.abs(x_raw).max(
+            initial=0)), 1.0)
+        dtype = np.float32 if bound < 2.0 ** 24 else np.float64 if bound < 2.0 ** 53 else None
+        if dtype is None:  # pragma: no cover - only for very wide user formats
+            cols, ho, wo = self._columns(x_raw)
+            acc = w @ cols
+        else:
+            cols, ho, wo = self._columns(x_raw.astype(dtype))
+            acc = (w.astype(dtype) @ cols).astype(np.int64)
         acc = acc + self.bias_raw_in_accum()[:, None]
         return acc.reshape(self.out_channels, ho, wo)
 

@@ -75,12 +75,13 @@ class MaxPool(Op):
 RECIP_BITS = 16
 
 
-@reads_onnx("GlobalAveragePool", "AveragePool")
+@reads_onnx("GlobalAveragePool", "AveragePool", "ReduceMean")
 @dataclass
 class GlobalAvgPool(Op):
     """Mean over H x W: an exact sum, times a RECIP_BITS-bit reciprocal constant, cast to the output.
 
-    The output is a (C,) vector. An AveragePool whose window covers the whole input is the same op.
+    The output is a (C,) vector. An AveragePool whose window covers the whole input, and a
+    ReduceMean over H and W (torch.export's adaptive average pool), are the same op.
     """
 
     kind = "global_avgpool"
@@ -89,6 +90,15 @@ class GlobalAvgPool(Op):
     @classmethod
     def from_onnx(cls, node) -> "GlobalAvgPool":
         if node.op_type == "GlobalAveragePool":
+            return cls()
+        if node.op_type == "ReduceMean":
+            axes = node.attr("axes")
+            if axes is None and len(node.inputs) > 1:
+                axes = node.constant(1)
+            rank = len(node.input_shape(0))
+            axes = sorted(int(a) % rank for a in (axes if axes is not None else range(rank)))
+            require(rank == 4 and axes == [2, 3], node, f"axes {axes} of a rank-{rank} input",
+                    "ReduceMean over the spatial axes (2, 3) of an NCHW tensor")
             return cls()
         supported = "AveragePool only when its window covers the whole input (global average)"
         shape = node.input_shape(0)

@@ -7,7 +7,8 @@ headers that ``hwgen.toolchain.ap_types_include()`` finds, and fed binary record
     int64 op, int64 type index, int64 n, then n 64-bit payloads      (answer: n uint64 raw bit patterns)
 
 op 0 converts doubles (``T y = x;``), op 1 + s assigns an exact fixed value of ``SOURCES[s]`` given as
-raw bits (``S s; s.setBits(raw); T y; y = s;``). Each answer is ``y.range(W-1, 0).to_uint64()``.
+raw bits (``S s; s.setBits(raw); T y; y = s;``). Each answer is ``y.bits_to_uint64()`` (the raw
+value, sign-extended to 64 bits; only its low W bits are used).
 """
 from __future__ import annotations
 
@@ -28,22 +29,25 @@ N_DOUBLE, N_CAST = 1500, 700  # values per type: from double, and from each sour
 
 
 def _types_under_test() -> list[FixedType]:
+    # Each instantiation costs ~0.15 s of compile time, so types are picked to cover a lot each.
     types = []
-    # Every quantisation x overflow mode, signed and unsigned, on shapes chosen for their edges:
-    # one bit, I < 0 (pure fraction), I > W (step > 1), an ordinary shape and a wide one.
-    for w, i in [(1, 1), (4, 2), (7, -3), (5, 9), (12, 5), (32, 12)]:
-        for signed in (True, False):
-            types += [FixedType(w, i, signed, q, o) for q, o in MODE_PAIRS]
-    # A sweep of widths 1..18 with assorted I, plus wide and extreme shapes, cycling the mode pairs.
+    # Every quantisation x overflow mode, signed and unsigned, on one ordinary shape.
+    for signed in (True, False):
+        types += [FixedType(5, 2, signed, q, o) for q, o in MODE_PAIRS]
+    # A sweep of widths 1..18 with assorted I (negative, inside, beyond W), wide and extreme shapes,
+    # cycling through the mode pairs so that every pair meets several shapes.
     rng = np.random.default_rng(SEED)
-    shapes = [(w, int(i)) for w in range(1, 19) for i in rng.integers(-6, w + 7, size=2)]
-    shapes += [(32, 0), (32, -12), (40, 20), (40, -6), (40, 44), (24, 4), (3, -40), (6, 60), (62, 30)]
+    shapes = [(w, int(rng.integers(-6, w + 7))) for w in range(1, 19)]
+    shapes += [(1, 1), (1, -2), (2, 0), (32, 0), (32, -12), (40, 20), (40, -6), (40, 44), (24, 4),
+               (3, -40), (6, 60), (62, 30)]
     k = 0
     for w, i in shapes:
         for signed in (True, False):
             q, o = MODE_PAIRS[k % len(MODE_PAIRS)]
             types.append(FixedType(w, i, signed, q, o))
-            k += 7  # coprime with 28: successive shapes get different (Q, O) pairs
+            k += 11  # coprime with 28: neighbouring shapes get unrelated (Q, O) pairs
+    # one-bit signed types saturate symmetrically to an empty range: pin that case down explicitly
+    types += [FixedType(1, i, True, q, "AP_SAT_SYM") for i, q in [(1, "AP_TRN"), (0, "AP_RND")]]
     return types
 
 
@@ -61,7 +65,7 @@ template <class T> void from_double(const uint64_t* in, long n, uint64_t* out) {
     double x;
     std::memcpy(&x, &in[i], sizeof x);
     T y = x;
-    out[i] = y.range(T::width - 1, 0).to_uint64();
+    out[i] = y.bits_to_uint64();
   }
 }
 template <class T, class S> void from_fixed(const uint64_t* in, long n, uint64_t* out) {
@@ -70,7 +74,7 @@ template <class T, class S> void from_fixed(const uint64_t* in, long n, uint64_t
     s.setBits(in[i]);
     T y;
     y = s;
-    out[i] = y.range(T::width - 1, 0).to_uint64();
+    out[i] = y.bits_to_uint64();
   }
 }
 """
@@ -127,13 +131,17 @@ def harness(tmp_path_factory):
         pytest.skip(str(exc))
     folder = tmp_path_factory.mktemp("ap_types_harness")
     # Instantiations dominate the compile time: spread them over one translation unit per core.
+    # -O0 compiles them twice as fast as -O1 and is what Vitis C simulation uses by default.
+    # NDEBUG: ap_fixed's operator= reads the rounding bit with get_bit() before checking that it lies
+    # inside the source (it then ignores it), which trips an assertion in ap_private.h whenever a
+    # cast with a rounding mode drops more fraction bits than the source is wide.
     n_units = max(1, min(os.cpu_count() or 1, 8))
     procs, objects = [], []
     for name, text in _harness_sources(n_units).items():
         (folder / name).write_text(text)
         obj = folder / (name[:-4] + ".o")
         objects.append(str(obj))
-        procs.append(subprocess.Popen([cxx, "-O1", "-w", f"-I{include}", "-c", str(folder / name),
+        procs.append(subprocess.Popen([cxx, "-O0", "-DNDEBUG", "-w", f"-I{include}", "-c", str(folder / name),
                                        "-o", str(obj)], stderr=subprocess.PIPE, text=True))
     errors = [err for p in procs for err in [p.communicate()[1]] if p.returncode != 0]
     assert not errors, "harness does not compile:\n" + "\n".join(e[:4000] for e in errors)

@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine; each sets up .venv/ itself.
+#   make demo   install, then run the default job on the built-in default
+#   make test   install, then run the whole test suite
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+SHARED  ?= ../shared
+DATA    := $(SHARED)/data/imagenet-sample
+MODEL   ?= $(SHARED)/models/squeezenet1.1-caffe2-fp16.onnx
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-slow bench clean
+
+$(BIN)/hwgen: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	# torch is pinned to the CPU build; install it first so nothing pulls another build
+	$(BIN)/pip install torch==2.13.0
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+demo: $(BIN)/hwgen
+	$(BIN)/hwgen eval $(MODEL) --images $(DATA)/eval --labels $(DATA)/eval/labels.tsv \
+		--calib $(DATA)/calib --limit 100
+
+test: $(BIN)/hwgen
+	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+
+test-slow: $(BIN)/hwgen
+	$(BIN)/python -m pytest -n 2 -q -m slow $(PYTEST_ARGS)
+
+bench: $(BIN)/hwgen
+	$(BIN)/python scripts/bench_golden.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,141 @@
+"""The ``hwgen`` command line. Each command is a small function over the Python API; bad input is
+one line on stderr and exit status 2, never a traceback (set HWGEN_DEBUG=1 to see one)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import HwgenError
+
+EXIT_BAD_INPUT = 2
+
+
+def _model_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="an .onnx file or a built-in model: squeezenet1_0, squeezenet1_1")
+
+
+def _quant_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="YAML configuration (formats, preprocessing)")
+    p.add_argument("--calib", type=Path, help="folder of calibration images")
+    p.add_argument("--calib-limit", type=int, default=None, metavar="N",
+                   help="use only the first N calibration images")
+
+
+def _positive(text: str) -> int:
+    v = int(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+    return v
+
+
+def cmd_inspect(args) -> int:
+    from .api import load_model
+    from .report import inspect_dict, inspect_text
+
+    graph = load_model(args.model)
+    print(json.dumps(inspect_dict(graph), indent=2) if args.json else inspect_text(graph))
+    return 0
+
+
+def cmd_config(args) -> int:
+    from .api import load_model, quantize_model
+    from .quant import dump_config, load_config, resolved_config
+
+    cfg = load_config(args.config)
+    graph = load_model(args.model, cfg)
+    quantize_model(graph, cfg, args.calib, args.calib_limit)
+    text = dump_config(resolved_config(graph, cfg))
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        _write_atomic(args.output, text)
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .api import load_model, quantize_model
+    from .evaluate import evaluate
+    from .quant import load_config
+    from .report import eval_text
+
+    cfg = load_config(args.config)
+    graph = load_model(args.model, cfg)
+    quantize_model(graph, cfg, args.calib, args.calib_limit)
+    result = evaluate(graph, args.images, args.labels, args.limit, progress=not args.json)
+    print(json.dumps(result, indent=2) if args.json else eval_text(result))
+    return 0
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(text)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise HwgenError(f"{path}: cannot write ({exc.strerror})") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hwgen", description="SqueezeNet ONNX -> fixed-point Vitis HLS accelerator, "
+        "checked bit-exactly by simulation.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"hwgen {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("inspect", help="layers, Fire modules, shapes, MACs and parameters")
+    _model_arg(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("config", help="write the fully resolved fixed-point configuration")
+    _model_arg(p)
+    _quant_args(p)
+    p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("eval", help="float vs fixed-point accuracy on labelled images")
+    _model_arg(p)
+    _quant_args(p)
+    p.add_argument("--images", type=Path, required=True, help="folder of images")
+    p.add_argument("--labels", type=Path, required=True, help="TSV: file<TAB>label, with header")
+    p.add_argument("--limit", type=_positive, help="evaluate only the first N images")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_eval)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return parser
+
+
+#: later backends add their commands here (each a function taking the subparsers object)
+_EXTRA_COMMANDS: list = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except HwgenError as exc:
+        print(f"hwgen {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("hwgen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug in hwgen: still one line, unless debugging
+        if os.environ.get("HWGEN_DEBUG"):
+            raise
+        print(f"hwgen {args.command}: internal error: {type(exc).__name__}: {exc} "
+              "(set HWGEN_DEBUG=1 for a traceback and please report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Accuracy report: float (onnxruntime) versus fixed-point (golden model) on labelled images."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .api import image_inputs
+from .errors import HwgenError
+from .golden import GoldenModel, run_float
+from .images import read_labels
+from .ir import Graph
+
+
+def onnx_session(graph: Graph):
+    """An onnxruntime session on the normalised float model, single-threaded like the golden
+    model's comparison is meant to be fair on a small machine."""
+    import onnxruntime as ort  # noqa: PLC0415
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return ort.InferenceSession(graph.onnx_model.SerializeToString(), opts,
+                                providers=["CPUExecutionProvider"])
+
+
+@dataclass
+class LayerError:
+    signal: float = 0.0
+    noise: float = 0.0
+
+    def add(self, ref: np.ndarray, got: np.ndarray) -> None:
+        ref = ref.astype(np.float64).reshape(-1)
+        self.signal += float(ref @ ref)
+        d = ref - got.reshape(-1)
+        self.noise += float(d @ d)
+
+    @property
+    def snr_db(self) -> float:
+        if self.noise == 0:
+            return float("inf")
+        return 10 * np.log10(max(self.signal, 1e-30) / self.noise)
+
+
+@dataclass
+class Report:
+    images: int = 0
+    float_top1: int = 0
+    float_top5: int = 0
+    fixed_top1: int = 0
+    fixed_top5: int = 0
+    agree: int = 0
+    seconds_float: float = 0.0
+    seconds_fixed: float = 0.0
+    layers: dict[str, LayerError] = field(default_factory=dict)
+
+    def as_dict(self, graph: Graph, golden: GoldenModel) -> dict:
+        n = max(self.images, 1)
+        pct = lambda k: round(100.0 * k / n, 2)  # noqa: E731
+        return {
+            "model": graph.name,
+            "images": self.images,
+            "float_top1": pct(self.float_top1), "float_top5": pct(self.float_top5),
+            "fixed_top1": pct(self.fixed_top1), "fixed_top5": pct(self.fixed_top5),
+            "agreement": pct(self.agree),
+            "seconds_per_image_float": self.seconds_float / n,
+            "seconds_per_image_fixed": self.seconds_fixed / n,
+            "preprocess": graph.preprocess.describe(),
+            "layers": [{"name": name, "format": graph.tensors[graph.node(name).outputs[0]].fmt.cpp(),
+                        "snr_db": round(err.snr_db, 2), "saturations": golden.saturations[name]}
+                       for name, err in self.layers.items()],
+        }
+
+
+def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
+             limit: int | None = None, progress: bool = True) -> dict:
+    """Top-1/top-5 of float and fixed inference, their agreement, per-layer SNR and speed."""
+    from tqdm import tqdm  # noqa: PLC0415
+
+    labels = read_labels(labels_tsv)
+    files = sorted(labels)[:limit] if limit else sorted(labels)
+    paths = [Path(images_dir) / f for f in files]
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise HwgenError(f"{missing[0]}: listed in {labels_tsv} but not found")
+    session = onnx_session(graph)
+    in_name = session.get_inputs()[0].name
+    golden = GoldenModel(graph)
+    rep = Report(layers={n.name: LayerError() for n in graph.nodes})
+    bar = tqdm(zip(files, image_inputs(graph, paths)), total=len(files), unit="img",
+               desc="eval", disable=None if progress else True, leave=False)
+    for f, x in bar:
+        t0 = time.perf_counter()
+        ref = session.run(None, {in_name: x[None]})[0].reshape(-1)
+        t1 = time.perf_counter()
+        trace = golden.run(golden.quantize_input(x), trace=True)
+        t2 = time.perf_counter()
+        got = graph.tensors[graph.output].fmt.dequantize(trace[graph.output])
+        rep.seconds_float += t1 - t0
+        rep.seconds_fixed += t2 - t1
+        floats = run_float(graph, x, trace=True)
+        for node in graph.nodes:
+            t = node.outputs[0]
+            rep.layers[node.name].add(floats[t], graph.tensors[t].fmt.dequantize(trace[t]))
+        label = labels[f]
+        top_ref, top_got = np.argsort(-ref)[:5], np.argsort(-got, kind="stable")[:5]
+        rep.images += 1
+        rep.float_top1 += int(top_ref[0] == label)
+        rep.float_top5 += int(label in top_ref)
+        rep.fixed_top1 += int(top_got[0] == label)
+        rep.fixed_top5 += int(label in top_got)
+        rep.agree += int(top_ref[0] == top_got[0])
+    return rep.as_dict(graph, golden)

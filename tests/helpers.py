@@ -1,0 +1,28 @@
+"""Shared test helpers: float references from onnxruntime, random inputs, the shared data."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+SHARED = Path(os.environ.get("HWGEN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+REAL_MODEL = SHARED / "models" / "squeezenet1.1-caffe2-fp16.onnx"
+IMAGES = SHARED / "data" / "imagenet-sample"
+
+needs_shared = pytest.mark.skipif(not REAL_MODEL.is_file(),
+                                  reason=f"shared data not found at {SHARED}")
+
+
+def ort_run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    s = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    return s.run(None, {s.get_inputs()[0].name: x[None].astype(np.float32)})[0]
+
+
+def random_input(shape, seed=0, scale=1.0) -> np.ndarray:
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
