@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..fixed import FixedType, bits_for
+from ..fixed import FixedType
 from .base import Op, Shape, pair, reads_onnx, require
 
 
@@ -123,7 +123,7 @@ class GlobalAvgPool(Op):
     @staticmethod
     def reciprocal(n: int) -> tuple[int, int]:
         """(raw, frac) of the unsigned RECIP_BITS-bit constant nearest to 1/n."""
-        frac = RECIP_BITS + bits_for(n) - 1  # puts the leading one of 1/n at the top bit
+        frac = RECIP_BITS - 1 + (n - 1).bit_length()  # 1/n's leading one lands on the top bit
         return int(round(2 ** frac / n)), frac
 
     def sum_format(self, in_fmt: FixedType, n: int) -> FixedType:
