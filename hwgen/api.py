@@ -44,7 +44,8 @@ def quantize_model(graph: Graph, config: str | Path | dict | None = None,
     """Fixed-point formats from the configuration, calibrating the rest on ``calib`` images."""
     cfg = _config(config)
     apply_preprocess(graph, cfg)
-    stats = None
+    stats = inputs = None
     if calib is not None:
-        stats = collect_stats(graph, image_inputs(graph, list_images(calib)[:limit]))
-    return quantize(graph, cfg, stats)
+        inputs = list(image_inputs(graph, list_images(calib)[:limit]))
+        stats = collect_stats(graph, inputs)
+    return quantize(graph, cfg, stats, inputs)

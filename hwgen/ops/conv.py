@@ -20,6 +20,7 @@ class Conv(Op):
     pad: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
     relu: bool = False
     # fixed-point formats, set by quantisation
+    bias_correction: np.ndarray | None = None  # subtracted from the bias in fixed point only
     weight_fmt: FixedType | None = None
     bias_fmt: FixedType | None = None
     accum_fmt: FixedType | None = None
@@ -94,11 +95,24 @@ class Conv(Op):
         return cols, ho, wo
 
     def run_float(self, xs):
-        cols, ho, wo = self._columns(xs[0].astype(np.float32))
-        y = self.weight.reshape(self.out_channels, -1) @ cols + self.bias[:, None]
-        if self.relu:
-            y = np.maximum(y, 0)
-        return y.reshape(self.out_channels, ho, wo)
+        y = self.pre_activation_float(xs[0])
+        return np.maximum(y, 0) if self.relu else y
+
+    def pre_activation_float(self, x: np.ndarray) -> np.ndarray:
+        return self.linear_float(x, self.weight) + self.bias[:, None, None]
+
+    def linear_float(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """The convolution of x with the given weights, without bias or ReLU."""
+        cols, ho, wo = self._columns(x.astype(np.float32))
+        return (weight.reshape(self.out_channels, -1).astype(np.float32) @ cols).reshape(
+            self.out_channels, ho, wo)
+
+    @property
+    def fixed_bias(self) -> np.ndarray:
+        """The bias the hardware adds: the float bias less any calibrated correction."""
+        if self.bias_correction is None:
+            return self.bias
+        return (self.bias.astype(np.float64) - self.bias_correction).astype(np.float32)
 
     def weight_raw(self) -> np.ndarray:
         """Quantised weights (cached per format: the golden model reuses them for every image)."""
@@ -112,7 +126,7 @@ class Conv(Op):
         """Bias raw integers aligned to the accumulator's fraction (an exact left shift)."""
         shift = self.accum_fmt.frac - self.bias_fmt.frac
         assert shift >= 0, "bias format must not be finer than the accumulator"
-        return self.bias_fmt.quantize(self.bias) << shift
+        return self.bias_fmt.quantize(self.fixed_bias) << shift
 
     def accumulate(self, x_raw: np.ndarray) -> np.ndarray:
         """Exact integer sums of weight x input products plus bias, at the accumulator fraction.

@@ -59,9 +59,11 @@ def choose_format(values: np.ndarray, max_abs: float, width: int, signed: bool, 
     return FixedType(width, integer, signed, rounding, overflow)
 
 
-def weight_format(w: np.ndarray, width: int) -> FixedType:
-    """Least squared error power-of-two format for a weight tensor (clipping a few outliers
-    can buy a bit of resolution for all the others)."""
+def weight_format(w: np.ndarray, width: int, policy: str = "max") -> FixedType:
+    """Power-of-two format for constant data (weights, biases): 'max' keeps every value in range,
+    'mse' may clip a few outliers to buy resolution for the others."""
+    if policy not in ("max", "mse"):
+        raise HwgenError(f"weight calibration {policy!r}; supported: max, mse")
     w = np.asarray(w, dtype=np.float64).reshape(-1)
-    return choose_format(w, float(np.abs(w).max(initial=0)), width, True, "mse", 100.0,
+    return choose_format(w, float(np.abs(w).max(initial=0)), width, True, policy, 100.0,
                          "AP_RND_CONV", "AP_SAT")

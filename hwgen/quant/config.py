@@ -20,6 +20,7 @@ from ..errors import HwgenError
 from ..fixed import FixedType
 from ..ir import Graph, Preprocess
 from ..ops import Concat, Conv
+from .bias_correction import CalibrationRun
 from .calibrate import POLICIES, TensorStats, choose_format, weight_format
 
 DEFAULTS: dict[str, Any] = {
@@ -28,11 +29,15 @@ DEFAULTS: dict[str, Any] = {
     "activation_bits": 8,
     "rounding": "AP_RND",  # activations: round half up (one adder in hardware)
     "overflow": "AP_SAT",
-    "calibration": "mse",
+    "calibration": "mse",  # activations: max | percentile | mse
     "percentile": 99.99,
+    "weight_calibration": "max",  # weights: max | mse (measured: max keeps more top-1 agreement)
+    "bias_correction": True,  # empirical bias correction on calibration images
+    "bias_correction_images": 32,
 }
 LAYER_KEYS = {"weight", "bias", "accum", "output", "weight_bits", "bias_bits", "activation_bits",
-              "rounding", "overflow", "calibration", "percentile"}
+              "rounding", "overflow", "calibration", "percentile", "weight_calibration",
+              "bias_correction"}
 TOP_KEYS = {"hwgen", "model", "preprocess", "defaults", "layers", "folding"}
 INPUT = "input"  # the name under which the network input's format is configured
 
@@ -158,7 +163,7 @@ def _accum_format(conv: Conv, in_fmt: FixedType) -> FixedType:
     w = np.abs(conv.weight_raw().reshape(conv.out_channels, -1)).sum(axis=1)
     x_max = max(abs(in_fmt.min_raw), in_fmt.max_raw)
     frac = in_fmt.frac + conv.weight_fmt.frac
-    bias = np.abs(conv.bias_fmt.quantize(conv.bias)) << max(frac - conv.bias_fmt.frac, 0)
+    bias = np.abs(conv.bias_fmt.quantize(conv.fixed_bias)) << max(frac - conv.bias_fmt.frac, 0)
     bound = int((w.astype(np.int64) * x_max + bias).max(initial=1))
     width = max(int(math.ceil(math.log2(bound + 1))), 1) + 1
     return FixedType(width, width - frac, True)
@@ -167,15 +172,20 @@ def _accum_format(conv: Conv, in_fmt: FixedType) -> FixedType:
 def _bias_format(conv: Conv, width: int, accum_frac: int) -> FixedType:
     """Power-of-two format from the bias values, never finer than the accumulator (so adding it is
     an exact shift)."""
-    f = weight_format(conv.bias, width)
+    f = weight_format(conv.fixed_bias, width, "max")
     if f.frac > accum_frac:
         f = FixedType(width, width - accum_frac, True, f.rounding, f.overflow)
     return f
 
 
-def quantize(graph: Graph, cfg: dict | None = None,
-             stats: dict[str, TensorStats] | None = None) -> Graph:
-    """Give every tensor and every Conv's weights, bias and accumulator a fixed-point format."""
+def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats] | None = None,
+             calib_inputs: list[np.ndarray] | None = None) -> Graph:
+    """Give every tensor and every Conv's weights, bias and accumulator a fixed-point format.
+
+    Formats given in ``cfg`` win; the rest come from ``stats`` (activations) and the weights
+    themselves. With ``calib_inputs``, Conv biases get an empirical correction (see
+    bias_correction.py) unless the configuration gives one or turns it off.
+    """
     cfg = cfg or {}
     apply_preprocess(graph, cfg)
     res = Resolver(graph, cfg)
@@ -191,27 +201,46 @@ def quantize(graph: Graph, cfg: dict | None = None,
             decided[o] = _activation_format(graph, res, o, by_owner[o], stats)
         return decided[o]
 
+    run = None
+    if calib_inputs and res.defaults["bias_correction"]:
+        run = CalibrationRun(graph, calib_inputs[:int(res.defaults["bias_correction_images"])])
     graph.tensors[graph.input].fmt = fmt_of(graph.input)
+    if run:
+        run.start()
     for node in graph.nodes:
-        out = node.outputs[0]
         if isinstance(node.op, Conv):
-            conv, s = node.op, res.settings(node.name)
-            in_fmt = graph.tensors[node.inputs[0]].fmt
-            conv.weight_fmt = res.explicit_type(node.name, "weight") or \
-                weight_format(conv.weight, int(s["weight_bits"]))
-            natural_frac = in_fmt.frac + conv.weight_fmt.frac
-            conv.bias_fmt = res.explicit_type(node.name, "bias") or \
-                _bias_format(conv, int(s["bias_bits"]), natural_frac)
-            if conv.bias_fmt.frac > natural_frac:
-                raise HwgenError(f"layer {node.name!r}: bias {conv.bias_fmt} is finer than the "
-                                 f"accumulator (fraction {natural_frac} bits); use fewer fraction bits")
-            conv.accum_fmt = res.explicit_type(node.name, "accum") or _accum_format(conv, in_fmt)
-            if conv.accum_fmt.frac != natural_frac:
-                raise HwgenError(f"layer {node.name!r}: accumulator {conv.accum_fmt} must have "
-                                 f"{natural_frac} fraction bits (input + weight)")
-        graph.tensors[out].fmt = fmt_of(out)
+            _quantize_conv(node, graph.tensors[node.inputs[0]].fmt, res, run)
+        graph.tensors[node.outputs[0]].fmt = fmt_of(node.outputs[0])
+        if run:
+            run.advance(node)
     _check_concats(graph)
     return graph
+
+
+def _quantize_conv(node, in_fmt: FixedType, res: Resolver, run: CalibrationRun | None) -> None:
+    conv, s = node.op, res.settings(node.name)
+    conv.weight_fmt = res.explicit_type(node.name, "weight") or weight_format(
+        conv.weight, int(s["weight_bits"]), s["weight_calibration"])
+    explicit = s.get("bias_correction")
+    if isinstance(explicit, list):
+        if len(explicit) != conv.out_channels:
+            raise HwgenError(f"layer {node.name!r}: bias_correction has {len(explicit)} values for "
+                             f"{conv.out_channels} output channels")
+        conv.bias_correction = np.asarray(explicit, dtype=np.float64)
+    elif run is not None and explicit is not False:
+        conv.bias_correction = run.correction(node)
+    else:
+        conv.bias_correction = None
+    natural_frac = in_fmt.frac + conv.weight_fmt.frac
+    conv.bias_fmt = res.explicit_type(node.name, "bias") or \
+        _bias_format(conv, int(s["bias_bits"]), natural_frac)
+    if conv.bias_fmt.frac > natural_frac:
+        raise HwgenError(f"layer {node.name!r}: bias {conv.bias_fmt} is finer than the "
+                         f"accumulator (fraction {natural_frac} bits); use fewer fraction bits")
+    conv.accum_fmt = res.explicit_type(node.name, "accum") or _accum_format(conv, in_fmt)
+    if conv.accum_fmt.frac != natural_frac:
+        raise HwgenError(f"layer {node.name!r}: accumulator {conv.accum_fmt} must have "
+                         f"{natural_frac} fraction bits (input + weight)")
 
 
 def _check_concats(graph: Graph) -> None:
@@ -232,6 +261,8 @@ def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
         if isinstance(node.op, Conv):
             entry.update(weight=node.op.weight_fmt.cpp(), bias=node.op.bias_fmt.cpp(),
                          accum=node.op.accum_fmt.cpp())
+            if node.op.bias_correction is not None:
+                entry["bias_correction"] = [float(v) for v in node.op.bias_correction]
         if not node.op.output_follows_input():
             entry["output"] = graph.tensors[node.outputs[0]].fmt.cpp()
         if entry:
@@ -250,10 +281,11 @@ def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
 def dump_config(resolved: dict) -> str:
     head = ("# hwgen configuration, fully resolved. Edit any type and pass this file back with\n"
             "# --config. Types follow Vitis HLS: ap_fixed<W,I,Q,O> / ap_ufixed<W,I,Q,O>.\n")
-    return head + yaml.safe_dump(resolved, sort_keys=False, width=100)
+    return head + yaml.safe_dump(resolved, sort_keys=False, width=100, default_flow_style=None)
 
 
-def collect_stats(graph: Graph, images: Iterable[np.ndarray], seed: int = 0) -> dict[str, TensorStats]:
+def collect_stats(graph: Graph, images: Iterable[np.ndarray], seed: int = 0
+                  ) -> dict[str, TensorStats]:
     """Float inference on each (preprocessed, CHW) image, keeping statistics of every tensor."""
     from ..golden import run_float  # noqa: PLC0415  (golden imports quant)
 
