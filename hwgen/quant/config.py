@@ -190,6 +190,10 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
     apply_preprocess(graph, cfg)
     res = Resolver(graph, cfg)
     owner = _decision_tensors(graph)
+    for node in graph.nodes:
+        if node.name not in owner.values() and "output" in res.settings(node.name):
+            raise HwgenError(f"layer {node.name!r}: its output format is that of layer "
+                             f"{owner[node.outputs[0]]!r}; set 'output' there")
     by_owner: dict[str, list[str]] = {}
     for t, o in owner.items():
         by_owner.setdefault(o, []).append(t)
@@ -256,6 +260,7 @@ def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
     """The fully resolved configuration of a quantised graph, as written by ``hwgen config``."""
     cfg = copy.deepcopy(cfg or {})
     layers: dict[str, dict] = {INPUT: {"output": graph.tensors[graph.input].fmt.cpp()}}
+    owners = set(_decision_tensors(graph).values())
     for node in graph.nodes:
         entry: dict[str, str] = {}
         if isinstance(node.op, Conv):
@@ -263,7 +268,7 @@ def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
                          accum=node.op.accum_fmt.cpp())
             if node.op.bias_correction is not None:
                 entry["bias_correction"] = [float(v) for v in node.op.bias_correction]
-        if not node.op.output_follows_input():
+        if node.name in owners:
             entry["output"] = graph.tensors[node.outputs[0]].fmt.cpp()
         if entry:
             layers[node.name] = entry
