@@ -123,6 +123,8 @@ class FixedType:
         shift = from_frac - self.frac
         if shift > 0:
             return shift_round(raw, shift, self.rounding)
+        if shift == 0:
+            return raw
         v = raw << -shift
         # bits pushed out of int64 mean out of range: move those values into +-[2**62, 2**63),
         # keeping their low 62 bits for AP_WRAP (ap_fixed shifts in a wide enough register)

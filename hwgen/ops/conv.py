@@ -124,9 +124,26 @@ class Conv(Op):
 
     def bias_raw_in_accum(self) -> np.ndarray:
         """Bias raw integers aligned to the accumulator's fraction (an exact left shift)."""
-        shift = self.accum_fmt.frac - self.bias_fmt.frac
-        assert shift >= 0, "bias format must not be finer than the accumulator"
-        return self.bias_fmt.quantize(self.fixed_bias) << shift
+        key = (self.bias_fmt, self.accum_fmt, None if self.bias_correction is None
+               else self.bias_correction.tobytes())
+        cached = getattr(self, "_bias_raw", None)
+        if cached is None or cached[0] != key:
+            shift = self.accum_fmt.frac - self.bias_fmt.frac
+            assert shift >= 0, "bias format must not be finer than the accumulator"
+            cached = (key, self.bias_fmt.quantize(self.fixed_bias) << shift)
+            self._bias_raw = cached
+        return cached[1]
+
+    def accum_can_overflow(self, in_fmt: FixedType) -> bool:
+        """Whether some input could overflow the accumulator (never with hwgen's own sizing)."""
+        worst = self._weight_abs_sum() * max(-in_fmt.min_raw, in_fmt.max_raw) + float(
+            np.abs(self.bias_raw_in_accum()).max(initial=0))
+        return worst > self.accum_fmt.max_raw
+
+    def _weight_abs_sum(self) -> float:
+        """Largest sum of |weight| over one output channel (bounds every partial sum)."""
+        return float(np.abs(self.weight_raw()).reshape(self.out_channels, -1).sum(axis=1).max(
+            initial=0))
 
     def accumulate(self, x_raw: np.ndarray) -> np.ndarray:
         """Exact integer sums of weight x input products plus bias, at the accumulator fraction.
@@ -135,8 +152,8 @@ class Conv(Op):
         (float64) GEMM computes them exactly, and far faster than an int64 one.
         """
         w = self.weight_raw().reshape(self.out_channels, -1)
-        bound = float(np.abs(w).sum(axis=1).max(initial=0)) * max(float(np.abs(x_raw).max(
-            initial=0)), 1.0)
+        bound = self._weight_abs_sum() * max(-float(x_raw.min(initial=0)),
+                                             float(x_raw.max(initial=0)), 1.0)
         dtype = np.float32 if bound < 2.0 ** 24 else np.float64 if bound < 2.0 ** 53 else None
         if dtype is None:  # pragma: no cover - only for very wide user formats
             cols, ho, wo = self._columns(x_raw)
@@ -149,7 +166,9 @@ class Conv(Op):
 
     def exact(self, xs, in_fmts):
         assert self.accum_fmt.frac == in_fmts[0].frac + self.weight_fmt.frac
-        acc = self.accum_fmt.cast(self.accumulate(xs[0]), self.accum_fmt.frac)  # models its width
+        acc = self.accumulate(xs[0])
+        if self.accum_can_overflow(in_fmts[0]):  # a user-narrowed accumulator wraps or saturates
+            acc = self.accum_fmt.cast(acc, self.accum_fmt.frac)
         if self.relu:
             acc = np.maximum(acc, 0)
         return acc, self.accum_fmt.frac
