@@ -4,8 +4,8 @@ from .api import image_inputs, load_model, quantize_model
 from .errors import HwgenError
 from .fixed import FixedType
 from .golden import GoldenModel, run_float
-from .images import load_rgb, preprocess
+from .images import load_rgb, network_input, preprocess
 
 __version__ = "0.1.0"
 __all__ = ["load_model", "quantize_model", "image_inputs", "HwgenError", "FixedType",
-           "GoldenModel", "run_float", "load_rgb", "preprocess", "__version__"]
+           "GoldenModel", "run_float", "load_rgb", "network_input", "preprocess", "__version__"]

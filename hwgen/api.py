@@ -4,7 +4,7 @@
     graph = hwgen.load_model("squeezenet1_1")                     # or a path to an .onnx file
     hwgen.quantize_model(graph, config="cfg.yaml", calib="calib/")  # formats on every tensor
     golden = hwgen.GoldenModel(graph)
-    logits = golden.logits(hwgen.preprocess(hwgen.load_rgb("cat.jpg"), graph.preprocess))
+    logits = golden.logits(hwgen.network_input(hwgen.load_rgb("cat.jpg"), graph))
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from typing import Iterator
 import numpy as np
 
 from .frontend import load
-from .images import input_size, list_images, load_rgb, preprocess
+from .images import input_size, list_images, load_rgb, network_input
 from .ir import Graph
 from .quant import collect_stats, load_config, quantize
-from .quant.config import apply_preprocess
+from .quant.config import apply_preprocess, prepare
 
 
 def load_model(source, config: str | Path | dict | None = None) -> Graph:
@@ -33,17 +33,17 @@ def _config(config) -> dict:
 
 
 def image_inputs(graph: Graph, paths) -> Iterator[np.ndarray]:
-    """Preprocessed (C, H, W) inputs for image files, sized for the graph."""
+    """(C, H, W) network inputs for image files, sized for the graph (see network_input)."""
     size = input_size(graph.shape(graph.input))
     for p in paths:
-        yield preprocess(load_rgb(p, size), graph.preprocess)
+        yield network_input(load_rgb(p, size), graph)
 
 
 def quantize_model(graph: Graph, config: str | Path | dict | None = None,
                    calib: str | Path | None = None, limit: int | None = None) -> Graph:
     """Fixed-point formats from the configuration, calibrating the rest on ``calib`` images."""
     cfg = _config(config)
-    apply_preprocess(graph, cfg)
+    prepare(graph, cfg)
     stats = inputs = None
     if calib is not None:
         inputs = list(image_inputs(graph, list_images(calib)[:limit]))

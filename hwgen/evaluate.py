@@ -7,20 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .api import image_inputs
+from .images import input_size, load_rgb, network_input, preprocess
 from .errors import HwgenError
 from .golden import GoldenModel, run_float
 from .images import read_labels
 from .ir import Graph
 
 
-def onnx_session(graph: Graph):
-    """An onnxruntime session on the normalised float model, single-threaded like the golden
-    model's comparison is meant to be fair on a small machine."""
+def onnx_session(graph: Graph, threads: int = 0):
+    """An onnxruntime session on the normalised float model (threads=0: onnxruntime's default)."""
     import onnxruntime as ort  # noqa: PLC0415
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    opts.intra_op_num_threads = threads
     return ort.InferenceSession(graph.onnx_model.SerializeToString(), opts,
                                 providers=["CPUExecutionProvider"])
 
@@ -66,7 +66,9 @@ class Report:
             "agreement": pct(self.agree),
             "seconds_per_image_float": self.seconds_float / n,
             "seconds_per_image_fixed": self.seconds_fixed / n,
-            "preprocess": graph.preprocess.describe(),
+            "preprocess": graph.preprocess.describe() + (
+                "; folded into the first conv, the accelerator takes RGB pixels"
+                if graph.pixel_input else ""),
             "layers": [{"name": name, "format": graph.tensors[graph.node(name).outputs[0]].fmt.cpp(),
                         "snr_db": round(err.snr_db, 2), "saturations": golden.saturations[name]}
                        for name, err in self.layers.items()],
@@ -88,11 +90,14 @@ def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
     in_name = session.get_inputs()[0].name
     golden = GoldenModel(graph)
     rep = Report(layers={n.name: LayerError() for n in graph.nodes})
-    bar = tqdm(zip(files, image_inputs(graph, paths)), total=len(files), unit="img",
-               desc="eval", disable=None if progress else True, leave=False)
-    for f, x in bar:
+    size = input_size(graph.shape(graph.input))
+    bar = tqdm(zip(files, paths), total=len(files), unit="img", desc="eval",
+               disable=None if progress else True, leave=False)
+    for f, path in bar:
+        rgb = load_rgb(path, size)
+        x, x_onnx = network_input(rgb, graph), preprocess(rgb, graph.preprocess)
         t0 = time.perf_counter()
-        ref = session.run(None, {in_name: x[None]})[0].reshape(-1)
+        ref = session.run(None, {in_name: x_onnx[None]})[0].reshape(-1)
         t1 = time.perf_counter()
         trace = golden.run(golden.quantize_input(x), trace=True)
         t2 = time.perf_counter()

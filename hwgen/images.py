@@ -43,6 +43,14 @@ def preprocess(rgb: np.ndarray, pp: Preprocess) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 
+def network_input(rgb: np.ndarray, graph) -> np.ndarray:
+    """What the graph's input takes for an (H, W, 3) uint8 RGB image: the raw pixels (C, H, W)
+    when preprocessing is folded into the first conv, else the preprocessed float tensor."""
+    if graph.pixel_input:
+        return np.ascontiguousarray(rgb.transpose(2, 0, 1)).astype(np.float32)
+    return preprocess(rgb, graph.preprocess)
+
+
 def list_images(folder: str | Path) -> list[Path]:
     d = Path(folder)
     if not d.is_dir():

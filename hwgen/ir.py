@@ -74,6 +74,7 @@ class Graph:
     preprocess: Preprocess = field(default_factory=Preprocess)
     onnx_model: object | None = None  # the normalised ONNX model, for float references
     host_softmax: bool = False  # a final Softmax runs on the host, on the accelerator's logits
+    pixel_input: bool = False  # preprocessing folded into the first conv: input is RGB 0..255
 
     # ---- queries -------------------------------------------------------------------------------
     def node(self, name: str) -> Node:

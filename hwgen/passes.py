@@ -102,6 +102,30 @@ def check_topology(graph: Graph) -> Graph:
     return graph
 
 
+def fold_preprocessing(graph: Graph) -> Graph:
+    """Fold the input preprocessing into the first Conv, so the accelerator takes raw RGB pixels.
+
+    (p[order] - mean) / std feeding W, b equals p feeding W[:, order] / std and
+    b - sum(W * mean / std): exact when the conv has no padding (padding would have to be 'mean').
+    An 8-bit pixel is exactly ap_ufixed<8,8>, so the input costs no quantisation error at all.
+    Done once, before calibration; a graph that cannot fold keeps its preprocessed float input.
+    """
+    if graph.pixel_input:
+        return graph
+    first = graph.consumers(graph.input)
+    if len(first) != 1 or not isinstance(first[0].op, Conv) or any(first[0].op.pad) \
+            or graph.shape(graph.input)[0] != 3:
+        return graph
+    conv, pp = first[0].op, graph.preprocess
+    mean, std = np.asarray(pp.mean, np.float64), np.asarray(pp.std, np.float64)
+    w = conv.weight.astype(np.float64) / std[None, :, None, None]
+    conv.bias = (conv.bias - (w.sum(axis=(2, 3)) * mean[None, :]).sum(axis=1)).astype(np.float32)
+    order = [2, 1, 0] if pp.channel_order == "BGR" else [0, 1, 2]  # model channel of pixel c
+    conv.weight = np.ascontiguousarray(w[:, order]).astype(np.float32)
+    graph.pixel_input = True
+    return graph
+
+
 FLOW: list[Pass] = [remove_passthrough, fold_batchnorm, attach_relu, split_host_softmax,
                     recognise_fires, check_topology]
 

@@ -20,6 +20,7 @@ from ..errors import HwgenError
 from ..fixed import FixedType
 from ..ir import Graph, Preprocess
 from ..ops import Concat, Conv
+from ..passes import fold_preprocessing
 from .bias_correction import CalibrationRun
 from .calibrate import POLICIES, TensorStats, choose_format, weight_format
 
@@ -34,7 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "weight_calibration": "max",  # weights: max | mse (measured: max keeps more top-1 agreement)
     "bias_correction": True,  # empirical bias correction on calibration images
     "bias_correction_images": 32,
+    "fold_preprocessing": True,  # the accelerator takes raw RGB pixels (see passes.py)
 }
+#: an 8-bit pixel, exactly
+PIXEL_FORMAT = FixedType(8, 8, False, "AP_RND", "AP_SAT")
 LAYER_KEYS = {"weight", "bias", "accum", "output", "weight_bits", "bias_bits", "activation_bits",
               "rounding", "overflow", "calibration", "percentile", "weight_calibration",
               "bias_correction"}
@@ -144,6 +148,8 @@ def _activation_format(graph: Graph, res: Resolver, owner: str, tensors: list[st
     explicit = res.explicit_type(owner, "output")
     if explicit is not None:
         return explicit
+    if owner == INPUT and graph.pixel_input:
+        return PIXEL_FORMAT
     if stats is None:
         raise HwgenError(f"layer {owner!r}: no output format configured and no calibration "
                          "images given; pass --calib DIR or set its 'output' in --config")
@@ -178,6 +184,17 @@ def _bias_format(conv: Conv, width: int, accum_frac: int) -> FixedType:
     return f
 
 
+def prepare(graph: Graph, cfg: dict) -> Graph:
+    """Before calibration: the configuration's preprocessing, folded into the first conv unless
+    the configuration says ``fold_preprocessing: false``."""
+    if graph.pixel_input:
+        return graph
+    apply_preprocess(graph, cfg)
+    if {**DEFAULTS, **(cfg.get("defaults") or {})}["fold_preprocessing"]:
+        fold_preprocessing(graph)
+    return graph
+
+
 def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats] | None = None,
              calib_inputs: list[np.ndarray] | None = None) -> Graph:
     """Give every tensor and every Conv's weights, bias and accumulator a fixed-point format.
@@ -187,7 +204,7 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
     bias_correction.py) unless the configuration gives one or turns it off.
     """
     cfg = cfg or {}
-    apply_preprocess(graph, cfg)
+    prepare(graph, cfg)
     res = Resolver(graph, cfg)
     owner = _decision_tensors(graph)
     for node in graph.nodes:
