@@ -41,6 +41,14 @@
 #error "HWGEN_CSIM_NATIVE is a C-simulation speed-up: leave it unset (or 0) for synthesis"
 #endif
 
+// In fast C simulation, ask g++ to unroll the (HLS-unrolled) PE x SIMD loops so that it can
+// vectorise them; HLS never sees this pragma.
+#if HWGEN_CSIM_NATIVE && defined(__GNUC__) && !defined(__clang__)
+#define HWGEN_CSIM_UNROLL _Pragma("GCC unroll 64")
+#else
+#define HWGEN_CSIM_UNROLL
+#endif
+
 // AXI4-Stream word: Vitis' own type when its header is there, else an equivalent struct.
 #if defined(__has_include)
 #if __has_include(<ap_axi_sdata.h>)

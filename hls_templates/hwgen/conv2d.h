@@ -1,0 +1,317 @@
+// hwgen kernel library: 2-D convolution (KxK, stride, zero padding, bias, optional ReLU) as a
+// sliding-window generator feeding a matrix-vector unit with PE x SIMD multipliers.
+//
+// conv2d<CFG>(in, out, weights, bias)
+// ===================================
+//   in  : hls::stream<Pack<in_t, IN_LANES>>   (IN_C, IN_H, IN_W), raster order
+//   out : hls::stream<Pack<out_t, PE>>        (OUT_C, OUT_H, OUT_W), raster order, PE lanes
+//   weights : const raw_t<weight_t> [OUT_C*K*K*IN_C]   raw integers, layout below
+//   bias    : const raw_t<bias_t>   [OUT_C]            raw integers, channel order
+//
+// What it computes (bit-exact with hwgen.ops.Conv.exact followed by the cast to the output format):
+//   acc = sum over (ky, kx, ci) of w[co][ci][ky][kx] * x[ci][oy*S-PAD_T+ky][ox*S-PAD_L+kx]
+//         (padding contributes 0) + bias[co]        -- exact: the products have fraction
+//         W_FRAC + IN_FRAC = ACC_FRAC and the bias is shifted left by ACC_FRAC - bias frac
+//   acc = (acc_t) acc     -- acc_t's overflow mode applies to the final sum (no rounding: same frac)
+//   if RELU: acc = max(acc, 0)
+//   out = (out_t) acc     -- ap_fixed assignment: out_t's rounding and overflow modes
+//   The sum is carried in a register that cannot overflow (or, when acc_t wraps, in exactly
+//   acc_t's width, which wraps identically).
+//
+// CFG (hls4ml-style traits struct emitted by hwgen/hls/kernels.py):
+//   typedef in_t      ap_[u]fixed of the input stream
+//   typedef out_t     ap_[u]fixed of the output stream
+//   typedef acc_t     ap_[u]fixed accumulator; its fraction bits = in_t's + weight_t's
+//   typedef weight_t  ap_[u]fixed format of the weights (stored raw, see raw_t)
+//   typedef bias_t    ap_[u]fixed format of the biases (stored raw); not finer than acc_t
+//   static const unsigned IN_H, IN_W, IN_C, OUT_H, OUT_W, OUT_C
+//   static const unsigned K, STRIDE, PAD_T, PAD_L, PAD_B, PAD_R      (PAD_T, PAD_L < K)
+//   static const bool     RELU
+//   static const unsigned PE        output channels computed in parallel (divides OUT_C)
+//   static const unsigned SIMD      input channels multiplied in parallel (divides IN_C)
+//   static const unsigned IN_LANES  channels per input word (divides IN_C; one of IN_LANES, SIMD
+//                                   divides the other)
+//
+// Weight layout ("[NF][SF][SIMD][PE]", flat): with NF = OUT_C/PE, SF = K*K*IN_C/SIMD, the
+// column index j = (ky*K + kx)*IN_C + ci = sf*SIMD + s and output channel co = nf*PE + pe:
+//   weights[((nf*SF + sf)*SIMD + s)*PE + pe] = raw weight w[co][ci][ky][kx]
+// One cycle of the MAC loop reads the PE*SIMD consecutive entries at (nf, sf): the array reshapes
+// cleanly into WMEM = NF*SF words of PE*SIMD weights (one ROM word per cycle, read in address
+// order). (PE innermost lets g++ vectorise the fast C simulation across PE; HLS does not care.)
+// Put in the function that owns the arrays:
+//   #pragma HLS ARRAY_RESHAPE variable=<weights> cyclic factor=<PE*SIMD> dim=1
+//   #pragma HLS ARRAY_PARTITION variable=<bias> cyclic factor=<PE> dim=1
+// (kernels.py returns these lines; the same pragmas are repeated on the kernel's arguments.)
+//
+// Structure and timing
+//   * K == 1, STRIDE == 1, no padding: a plain matrix-vector unit on the input stream (through a
+//     lane regroup when IN_LANES != SIMD). It starts on the first input word.
+//   * otherwise: sliding_window<> (window.h) -> matrix-vector unit, in a DATAFLOW region.
+//   Matrix-vector unit: one flattened loop of OUT_H*OUT_W*NF*SF iterations at II=1; iteration
+//   (pixel, nf, sf) does PE*SIMD multiply-accumulates, reads a window word when nf == 0 (kept in a
+//   SF-word input buffer for the other NF-1 passes) and writes an output word when sf == SF-1.
+//   Cycles per frame ~ max(OUT_H*OUT_W*NF*SF, window iterations) + pipeline depth.
+//   Buffers: SF*SIMD inputs + the window buffer ((K+STRIDE) rows x IN_W x IN_C, window.h).
+//
+// FIFO depths in a Fire module
+// ----------------------------
+//   squeeze -> duplicate -> (A) expand1x1 -> concat
+//                        -> (B) expand3x3 -> concat
+//   concat reads pixel p from A, then pixel p from B. expand1x1 turns input pixel p into output
+//   pixel p at once; expand3x3 must first read need(0) = K - PAD_T input rows, and it reads one
+//   output row ahead (window.h, "Schedule"): to deliver output pixel p it has read in(p) input
+//   pixels with in(p) - p up to ~(K - PAD_T) rows + K*K*SIMD/IN_LANES-ish pixels. Meanwhile A
+//   has been fed the same in(p) pixels but concat has taken only p+1 of them, so branch A must hold
+//   max_p (in(p) - p - 1) pixels or duplicate stalls and the dataflow deadlocks. Rule used by
+//   hwgen.hls.kernels.fire_fifo_depths: give the stream duplicate -> expand1x1 a depth of
+//   (max_p (in(p) - p - 1) + 2) * IN_C/IN_LANES words (computed exactly from the window schedule,
+//   with a slack of the MVAU pipeline depth), the other three streams the default depth 2.
+//   (In C simulation the processes run one after another on unbounded streams, so this cannot be
+//   seen there; it matters for RTL/co-simulation and hardware.)
+#ifndef HWGEN_CONV2D_H
+#define HWGEN_CONV2D_H
+
+#include "stream.h"
+#include "types.h"
+#include "window.h"
+
+namespace hwgen {
+
+/// Storage type of the raw integers of fixed-point format T (weights, biases).
+template <typename T>
+using raw_t = typename raw_of_type<T>::type;
+
+/// Derived constants and arithmetic types of a conv2d config.
+template <class CFG>
+struct conv_traits {
+  typedef typename CFG::in_t in_t;
+  typedef typename CFG::out_t out_t;
+  typedef typename CFG::acc_t acc_t;
+  typedef raw_t<typename CFG::weight_t> w_store_t;
+  typedef raw_t<typename CFG::bias_t> b_store_t;
+  static const unsigned NF = CFG::OUT_C / CFG::PE;
+  static const unsigned SF = CFG::K * CFG::K * CFG::IN_C / CFG::SIMD;
+  static const unsigned WMEM = NF * SF;
+  static const unsigned long PIXELS = (unsigned long)CFG::OUT_H * CFG::OUT_W;
+  static const int IN_FRAC = fixed_traits<in_t>::frac;
+  static const int W_FRAC = fixed_traits<typename CFG::weight_t>::frac;
+  static const int B_FRAC = fixed_traits<typename CFG::bias_t>::frac;
+  static const int ACC_FRAC = fixed_traits<acc_t>::frac;
+  static const int ACC_W = fixed_traits<acc_t>::width;
+  static const int B_SHIFT = ACC_FRAC - B_FRAC;
+  /// bits of a register that holds every partial sum exactly (bias included)
+  static const int EXACT_BITS =
+      imax(fixed_traits<typename CFG::weight_t>::mag_bits + fixed_traits<in_t>::mag_bits +
+               clog2((unsigned long long)CFG::K * CFG::K * CFG::IN_C),
+           fixed_traits<typename CFG::bias_t>::mag_bits + B_SHIFT) +
+      3;
+  static const bool ACC_WRAPS = acc_t::omode == AP_WRAP;
+#if HWGEN_CSIM_NATIVE
+  static_assert(EXACT_BITS <= 64,
+                "conv2d: sums need more than 64 bits; compile with -DHWGEN_CSIM_NATIVE=0");
+  static const int REG_BITS = EXACT_BITS;
+  typedef typename select_type<(EXACT_BITS <= 32), int32_t, int64_t>::type reg_t;
+  /// operands: int16_t when both fit (g++ then vectorises the widening multiply), else reg_t
+  static const bool NARROW = fixed_traits<in_t>::mag_bits <= 15 &&
+                             fixed_traits<typename CFG::weight_t>::mag_bits <= 15 &&
+                             EXACT_BITS <= 32;
+  typedef typename select_type<NARROW, int16_t, reg_t>::type x_t;
+#else
+  /// a wrapping acc_t wraps the running sum identically; otherwise keep the exact sum
+  static const int REG_BITS = ACC_WRAPS ? ACC_W : imax(EXACT_BITS, ACC_W);
+  typedef ap_int<REG_BITS> reg_t;
+  typedef raw_t<in_t> x_t;
+#endif
+  /// the register read as a fixed-point number (before acc_t's overflow handling)
+  typedef ap_fixed<REG_BITS, REG_BITS - ACC_FRAC> reg_fixed_t;
+};
+
+namespace detail {
+
+/// acc register -> acc_t (overflow mode) -> ReLU -> out_t (rounding and overflow modes)
+template <class CFG>
+inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r) {
+#pragma HLS INLINE
+  typedef conv_traits<CFG> TR;
+  typename CFG::acc_t a;
+  if (TR::EXACT_BITS <= TR::ACC_W && fixed_traits<typename CFG::acc_t>::is_signed) {
+    set_raw(a, r);  // the exact sum fits: no overflow handling to do
+  } else {
+    typename TR::reg_fixed_t t;
+    set_raw(t, r);
+    a = t;
+  }
+  if (CFG::RELU && a < 0) a = 0;
+  typename CFG::out_t y;
+  y = a;
+  return y;
+}
+
+/// Matrix-vector unit: for every output pixel, NF*SF iterations of PE x SIMD MACs (see conv2d).
+template <class CFG>
+void conv_mvau(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+               hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+               const typename conv_traits<CFG>::w_store_t weights[],
+               const typename conv_traits<CFG>::b_store_t bias[]) {
+  typedef conv_traits<CFG> TR;
+  typedef typename TR::reg_t reg_t;
+  typedef typename TR::x_t x_t;
+  const unsigned PE = CFG::PE, SIMD = CFG::SIMD, NF = TR::NF, SF = TR::SF;
+  const unsigned WPAR = PE * SIMD;
+  const unsigned long ITER = TR::PIXELS * NF * SF;
+
+  x_t xbuf[SF][SIMD];
+#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 2
+  reg_t acc[PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
+
+  unsigned sf = 0, nf = 0;
+  unsigned long wbase = 0;  // (nf*SF + sf) * PE * SIMD
+mvau_loop:
+  for (unsigned long i = 0; i < ITER; ++i) {
+#pragma HLS PIPELINE II = 1
+    x_t x[SIMD];
+#pragma HLS ARRAY_PARTITION variable = x complete dim = 1
+    if (nf == 0) {
+      const Pack<typename CFG::in_t, CFG::SIMD> v = in.read();
+      for (unsigned s = 0; s < SIMD; ++s) {
+#pragma HLS UNROLL
+        x[s] = (x_t)raw_of(v.data[s]);
+        xbuf[sf][s] = x[s];
+      }
+    } else {
+      for (unsigned s = 0; s < SIMD; ++s) {
+#pragma HLS UNROLL
+        x[s] = xbuf[sf][s];
+      }
+    }
+    if (sf == 0) {
+      for (unsigned pe = 0; pe < PE; ++pe) {
+#pragma HLS UNROLL
+        acc[pe] = (reg_t)bias[nf * PE + pe];
+        acc[pe] <<= TR::B_SHIFT;
+      }
+    }
+    HWGEN_CSIM_UNROLL
+    for (unsigned s = 0; s < SIMD; ++s) {
+#pragma HLS UNROLL
+#if HWGEN_CSIM_NATIVE
+      const reg_t xs = x[s];
+      const typename TR::w_store_t* wrow = weights + wbase + s * PE;
+      HWGEN_CSIM_UNROLL
+      for (unsigned pe = 0; pe < PE; ++pe) acc[pe] += (reg_t)wrow[pe] * xs;
+#else
+      for (unsigned pe = 0; pe < PE; ++pe) {
+#pragma HLS UNROLL
+        acc[pe] += weights[wbase + s * PE + pe] * x[s];  // full-precision product
+      }
+#endif
+    }
+    if (sf == SF - 1) {
+      Pack<typename CFG::out_t, CFG::PE> o;
+      for (unsigned pe = 0; pe < PE; ++pe) {
+#pragma HLS UNROLL
+        o.data[pe] = conv_output<CFG>(acc[pe]);
+      }
+      out.write(o);
+    }
+    wbase += WPAR;
+    if (++sf == SF) {
+      sf = 0;
+      if (++nf == NF) {
+        nf = 0;
+        wbase = 0;
+      }
+    }
+  }
+}
+
+/// The window geometry of a conv2d config.
+template <class CFG>
+struct conv_window {
+  typedef typename CFG::in_t T;
+  static const unsigned IN_H = CFG::IN_H, IN_W = CFG::IN_W, C = CFG::IN_C;
+  static const unsigned IN_LANES = CFG::IN_LANES, OUT_LANES = CFG::SIMD;
+  static const unsigned K = CFG::K, STRIDE = CFG::STRIDE, PAD_T = CFG::PAD_T, PAD_L = CFG::PAD_L;
+  static const unsigned OUT_H = CFG::OUT_H, OUT_W = CFG::OUT_W;
+};
+
+enum conv_mode { CONV_DIRECT = 0, CONV_REGROUP = 1, CONV_WINDOW = 2 };
+
+template <class CFG>
+struct conv_mode_of {
+  static const bool pointwise = CFG::K == 1 && CFG::STRIDE == 1 && CFG::PAD_T == 0 &&
+                                CFG::PAD_L == 0 && CFG::PAD_B == 0 && CFG::PAD_R == 0;
+  static const int value =
+      !pointwise ? CONV_WINDOW : (CFG::IN_LANES == CFG::SIMD ? CONV_DIRECT : CONV_REGROUP);
+};
+
+template <int M>
+struct conv_tag {};
+
+template <class CFG>
+void conv2d_impl(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                 const typename conv_traits<CFG>::w_store_t weights[],
+                 const typename conv_traits<CFG>::b_store_t bias[], conv_tag<CONV_DIRECT>) {
+  // IN_LANES == SIMD: the input stream already has the matrix-vector unit's word type
+  conv_mvau<CFG>(in, out, weights, bias);
+}
+
+template <class CFG>
+void conv2d_impl(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                 const typename conv_traits<CFG>::w_store_t weights[],
+                 const typename conv_traits<CFG>::b_store_t bias[], conv_tag<CONV_REGROUP>) {
+#pragma HLS DATAFLOW
+  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > vec("conv_regroup");
+#pragma HLS STREAM variable = vec depth = 2
+  regroup_impl<typename CFG::in_t, CFG::IN_LANES, CFG::SIMD,
+               (unsigned long)CFG::IN_H * CFG::IN_W * CFG::IN_C>(in, vec);
+  conv_mvau<CFG>(vec, out, weights, bias);
+}
+
+template <class CFG>
+void conv2d_impl(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                 const typename conv_traits<CFG>::w_store_t weights[],
+                 const typename conv_traits<CFG>::b_store_t bias[], conv_tag<CONV_WINDOW>) {
+#pragma HLS DATAFLOW
+  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > win("conv_window");
+#pragma HLS STREAM variable = win depth = 2
+  typename CFG::in_t zero = 0;
+  sliding_window<conv_window<CFG> >(in, win, zero);
+  conv_mvau<CFG>(win, out, weights, bias);
+}
+
+}  // namespace detail
+
+template <class CFG>
+void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+            hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+            const typename conv_traits<CFG>::w_store_t weights[CFG::OUT_C * CFG::K * CFG::K *
+                                                               CFG::IN_C],
+            const typename conv_traits<CFG>::b_store_t bias[CFG::OUT_C]) {
+  typedef conv_traits<CFG> TR;
+  static_assert(CFG::OUT_C % CFG::PE == 0, "conv2d: PE must divide OUT_C");
+  static_assert(CFG::IN_C % CFG::SIMD == 0, "conv2d: SIMD must divide IN_C");
+  static_assert(CFG::IN_C % CFG::IN_LANES == 0, "conv2d: IN_LANES must divide IN_C");
+  static_assert(CFG::IN_LANES % CFG::SIMD == 0 || CFG::SIMD % CFG::IN_LANES == 0,
+                "conv2d: one of IN_LANES, SIMD must divide the other");
+  static_assert(CFG::OUT_H == (CFG::IN_H + CFG::PAD_T + CFG::PAD_B - CFG::K) / CFG::STRIDE + 1 &&
+                    CFG::OUT_W == (CFG::IN_W + CFG::PAD_L + CFG::PAD_R - CFG::K) / CFG::STRIDE + 1,
+                "conv2d: OUT_H / OUT_W do not match the geometry");
+  static_assert(TR::ACC_FRAC == TR::IN_FRAC + TR::W_FRAC,
+                "conv2d: acc_t must have the fraction bits of in_t plus those of weight_t");
+  static_assert(TR::B_SHIFT >= 0, "conv2d: bias_t must not be finer than acc_t");
+  const unsigned WPAR = CFG::PE * CFG::SIMD;
+  const unsigned BPAR = CFG::PE;
+#pragma HLS ARRAY_RESHAPE variable = weights cyclic factor = WPAR dim = 1
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = BPAR dim = 1
+  detail::conv2d_impl<CFG>(in, out, weights, bias,
+                           detail::conv_tag<detail::conv_mode_of<CFG>::value>());
+}
+
+}  // namespace hwgen
+
+#endif  // HWGEN_CONV2D_H

@@ -1,0 +1,140 @@
+// hwgen kernel library: max pooling and global average pooling.
+#ifndef HWGEN_POOL_H
+#define HWGEN_POOL_H
+
+#include "types.h"
+#include "window.h"
+
+namespace hwgen {
+
+// maxpool2d<CFG>(in, out)
+// =======================
+//   in  : hls::stream<Pack<in_t, LANES>>    (C, IN_H, IN_W), raster order
+//   out : hls::stream<Pack<out_t, LANES>>   (C, OUT_H, OUT_W), raster order (lanes pass through)
+// What it computes (bit-exact with hwgen.ops.MaxPool.exact, then the cast to out_t -- normally
+// out_t == in_t and the cast is the identity):
+//   out[c][oy][ox] = max over ky, kx in [0, K) of x[c][oy*STRIDE-PAD_T+ky][ox*STRIDE-PAD_L+kx],
+//   over the positions inside the input only: padding, and (ceil mode) the part of a last window
+//   past the end, never win. They are fed as in_t's lowest value, which cannot change a max, and
+//   every window holds at least one input position (PAD_T, PAD_L < K; OUT_H/OUT_W as given by
+//   hwgen.ops.pool.pooled_size, which drops windows that would start in the end padding).
+// CFG:
+//   typedef in_t, out_t                  ap_[u]fixed element types
+//   static const unsigned IN_H, IN_W, C, LANES (divides C)
+//   static const unsigned K, STRIDE, PAD_T, PAD_L, PAD_B, PAD_R
+//   static const bool CEIL_MODE          (documentation: OUT_H / OUT_W already reflect it)
+//   static const unsigned OUT_H, OUT_W
+// Structure: sliding_window (window.h) -> max reduction, in a DATAFLOW region. The reduction is
+// one loop of OUT_H*OUT_W*K*K*C/LANES iterations at II=1 keeping C running maxima.
+// Cycles ~ max(window iterations, OUT_H*OUT_W*K*K*C/LANES) + ~4. Buffers: the window buffer
+// ((K+STRIDE) rows x IN_W x C) and C maxima. First output after K - PAD_T input rows.
+namespace detail {
+
+template <class CFG>
+struct pool_window {
+  typedef typename CFG::in_t T;
+  static const unsigned IN_H = CFG::IN_H, IN_W = CFG::IN_W, C = CFG::C;
+  static const unsigned IN_LANES = CFG::LANES, OUT_LANES = CFG::LANES;
+  static const unsigned K = CFG::K, STRIDE = CFG::STRIDE, PAD_T = CFG::PAD_T, PAD_L = CFG::PAD_L;
+  static const unsigned OUT_H = CFG::OUT_H, OUT_W = CFG::OUT_W;
+};
+
+template <class CFG>
+void max_reduce(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& win,
+                hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+  typedef typename CFG::in_t in_t;
+  const unsigned LANES = CFG::LANES, CW = CFG::C / CFG::LANES, KK = CFG::K * CFG::K;
+  const unsigned long ITER = (unsigned long)CFG::OUT_H * CFG::OUT_W * KK * CW;
+  in_t m[CW][LANES];
+#pragma HLS ARRAY_PARTITION variable = m complete dim = 2
+  unsigned k = 0, cw = 0;
+max_reduce_loop:
+  for (unsigned long i = 0; i < ITER; ++i) {
+#pragma HLS PIPELINE II = 1
+    const Pack<in_t, CFG::LANES> v = win.read();
+    Pack<typename CFG::out_t, CFG::LANES> o;
+    for (unsigned l = 0; l < LANES; ++l) {
+#pragma HLS UNROLL
+      const in_t cur = (k == 0 || v.data[l] > m[cw][l]) ? v.data[l] : m[cw][l];
+      m[cw][l] = cur;
+      o.data[l] = cur;
+    }
+    if (k == KK - 1) out.write(o);
+    if (++cw == CW) {
+      cw = 0;
+      if (++k == KK) k = 0;
+    }
+  }
+}
+
+}  // namespace detail
+
+template <class CFG>
+void maxpool2d(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
+               hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+#pragma HLS DATAFLOW
+  static_assert(CFG::C % CFG::LANES == 0, "maxpool2d: LANES must divide C");
+  static_assert(CFG::PAD_T < CFG::K && CFG::PAD_L < CFG::K, "maxpool2d: padding must be below K");
+  hls::stream<Pack<typename CFG::in_t, CFG::LANES> > win("maxpool_window");
+#pragma HLS STREAM variable = win depth = 2
+  sliding_window<detail::pool_window<CFG> >(in, win, lowest<typename CFG::in_t>());
+  detail::max_reduce<CFG>(win, out);
+}
+
+// global_avgpool<CFG>(in, out)
+// ============================
+//   in  : hls::stream<Pack<in_t, LANES>>    (C, IN_H, IN_W), raster order
+//   out : hls::stream<Pack<out_t, LANES>>   the (C,) vector: C/LANES words
+// What it computes (bit-exact with hwgen.ops.GlobalAvgPool.exact, then the cast to out_t):
+//   sum[c] = sum of x[c][y][x] over the IN_H*IN_W pixels, exactly, in sum_t (the
+//            GlobalAvgPool.sum_format: in_t widened by ceil(log2(IN_H*IN_W)) integer bits)
+//   out[c] = (out_t)(sum[c] * R), R = RECIP * 2^-RECIP_FRAC, the unsigned RECIP_BITS-bit
+//            constant nearest to 1/(IN_H*IN_W) (GlobalAvgPool.reciprocal); the product is exact
+//            (ap_fixed full precision) and out_t's rounding / overflow modes apply once.
+// CFG:
+//   typedef in_t, out_t, sum_t           ap_[u]fixed; sum_t has in_t's fraction bits
+//   static const unsigned IN_H, IN_W, C, LANES (divides C)
+//   static const unsigned RECIP_BITS, RECIP (raw), static const int RECIP_FRAC
+// One loop of IN_H*IN_W*C/LANES iterations at II=1; the output words are written during the last
+// pixel. Cycles ~ IN_H*IN_W*C/LANES + ~5. Buffers C sums (C * sum_t bits). Produces nothing
+// until the whole frame has been read.
+template <class CFG>
+void global_avgpool(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
+                    hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+  typedef typename CFG::sum_t sum_t;
+  typedef ap_ufixed<CFG::RECIP_BITS, (int)CFG::RECIP_BITS - CFG::RECIP_FRAC> recip_t;
+  static_assert(CFG::C % CFG::LANES == 0, "global_avgpool: LANES must divide C");
+  static_assert(fixed_traits<sum_t>::frac == fixed_traits<typename CFG::in_t>::frac,
+                "global_avgpool: sum_t must have in_t's fraction bits");
+  const unsigned LANES = CFG::LANES, CW = CFG::C / CFG::LANES;
+  const unsigned long PIX = (unsigned long)CFG::IN_H * CFG::IN_W;
+  recip_t r;
+  r.range(CFG::RECIP_BITS - 1, 0) = CFG::RECIP;
+  sum_t acc[CW][LANES];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+  unsigned long pix = 0;
+  unsigned cw = 0;
+gap_loop:
+  for (unsigned long i = 0; i < PIX * CW; ++i) {
+#pragma HLS PIPELINE II = 1
+    const Pack<typename CFG::in_t, CFG::LANES> v = in.read();
+    const bool last = pix == PIX - 1;
+    Pack<typename CFG::out_t, CFG::LANES> o;
+    for (unsigned l = 0; l < LANES; ++l) {
+#pragma HLS UNROLL
+      sum_t s = pix == 0 ? sum_t(0) : acc[cw][l];
+      s += v.data[l];
+      acc[cw][l] = s;
+      if (last) o.data[l] = s * r;
+    }
+    if (last) out.write(o);
+    if (++cw == CW) {
+      cw = 0;
+      ++pix;
+    }
+  }
+}
+
+}  // namespace hwgen
+
+#endif  // HWGEN_POOL_H

@@ -1,0 +1,147 @@
+"""A generated HLS project on disk: writing it atomically, and reading it back for C-simulation
+(its model, configuration and test vectors)."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import HwgenError
+from ..ir import Graph
+
+PROJECT_FILE = "hwgen_project.json"
+MODEL_FILE = "model.onnx"  # the normalised float model the project was generated from
+CONFIG_FILE = "config.yaml"  # its fully resolved fixed-point configuration
+VECTOR_DIR = Path("tb") / "tb_data"
+
+
+def write_atomically(out_dir: Path, files: dict[str, str | bytes], force: bool) -> None:
+    """Write every file into a fresh folder beside ``out_dir``, then move it into place: after a
+    failure there is either the old folder or none, never a half-written one."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not force:
+        raise HwgenError(f"{out_dir}: already exists; use --force to replace it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise HwgenError(f"{out_dir}: exists and is not a folder")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for rel, content in files.items():
+            p = tmp / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                p.write_bytes(content)
+            else:
+                p.write_text(content)
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def stream_order(x: np.ndarray) -> np.ndarray:
+    """(C, H, W) or (C,) values in stream order: pixels in raster order, channels ascending."""
+    return x.transpose(1, 2, 0).reshape(-1) if x.ndim == 3 else x.reshape(-1)
+
+
+def vector_inputs(graph: Graph, count: int, start: int = 0) -> list[np.ndarray]:
+    """Seeded test inputs: random pixels for pixel-input graphs, else random preprocessed values."""
+    shape = graph.shape(graph.input)
+    out = []
+    for i in range(start, start + count):
+        rng = np.random.default_rng(1000 + i)
+        if graph.pixel_input:
+            out.append(rng.integers(0, 256, size=shape).astype(np.float32))
+        else:
+            out.append((rng.standard_normal(shape) * 50).astype(np.float32))
+    return out
+
+
+def write_vector(folder: Path, index: int, graph: Graph, x: np.ndarray) -> None:
+    """input_<i>.bin and expected_<i>.bin: raw int32 values in stream order."""
+    from ..golden import GoldenModel  # noqa: PLC0415
+
+    golden = GoldenModel(graph)
+    raw = golden.quantize_input(x)
+    folder.mkdir(parents=True, exist_ok=True)
+    stream_order(raw).astype(np.int32).tofile(folder / f"input_{index}.bin")
+    stream_order(golden.run(raw)).astype(np.int32).tofile(folder / f"expected_{index}.bin")
+
+
+@dataclass
+class Project:
+    dir: Path
+    meta: dict
+
+    @property
+    def top(self) -> str:
+        return self.meta["top"]
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Project":
+        d = Path(path)
+        f = d / PROJECT_FILE
+        if not f.is_file():
+            raise HwgenError(f"{d}: not an hwgen project (no {PROJECT_FILE}); create one with "
+                             "`hwgen generate`")
+        try:
+            return cls(d, json.loads(f.read_text()))
+        except (json.JSONDecodeError, OSError) as exc:
+            raise HwgenError(f"{f}: unreadable ({exc})") from None
+
+    def graph(self) -> Graph:
+        """The quantised graph, rebuilt from the project's own model and configuration."""
+        cached = getattr(self, "_graph", None)
+        if cached is None:
+            from ..api import load_model, quantize_model  # noqa: PLC0415
+
+            cached = load_model(self.dir / MODEL_FILE)
+            quantize_model(cached, self.dir / CONFIG_FILE)
+            self._graph = cached
+        return cached
+
+    def ensure_vectors(self, n: int) -> None:
+        folder = self.dir / VECTOR_DIR
+        have = sum(1 for i in range(n) if (folder / f"input_{i}.bin").is_file()
+                   and (folder / f"expected_{i}.bin").is_file())
+        if have == n:
+            return
+        graph = self.graph()
+        for i, x in enumerate(vector_inputs(graph, n - have, have), start=have):
+            write_vector(folder, i, graph, x)
+
+    def first_diverging_layer(self, trace_dir: Path, images: int) -> str | None:
+        """Name of the first layer whose C-simulated output differs from the golden model's, on
+        any traced image; None when every layer matches."""
+        from ..golden import GoldenModel  # noqa: PLC0415
+
+        graph = self.graph()
+        golden = GoldenModel(graph)
+        folder = self.dir / VECTOR_DIR
+        traces = {p.stem: np.fromfile(p, dtype=np.int32) for p in trace_dir.glob("*.bin")}
+        for i in range(images):
+            x = np.fromfile(folder / f"input_{i}.bin", dtype=np.int32)
+            chw = x.reshape(*graph.shape(graph.input)[1:], -1).transpose(2, 0, 1)
+            want = golden.run(chw, trace=True)
+            for node in graph.nodes:
+                t = node.outputs[0]
+                key = self.meta["trace_names"].get(t)
+                if key is None or key not in traces:
+                    continue
+                size = want[t].size
+                got = traces[key][i * size:(i + 1) * size]
+                if got.size != size or not np.array_equal(got, stream_order(want[t])):
+                    return node.name
+        return None
+
