@@ -20,7 +20,7 @@ from ..errors import HwgenError
 from ..fixed import FixedType
 from ..ir import Graph, Preprocess
 from ..ops import Concat, Conv
-from ..passes import fold_preprocessing
+from ..passes import equalize_channels, fold_preprocessing
 from .bias_correction import CalibrationRun
 from .calibrate import POLICIES, TensorStats, choose_format, weight_format
 
@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "bias_correction": True,  # empirical bias correction on calibration images
     "bias_correction_images": 32,
     "fold_preprocessing": True,  # the accelerator takes raw RGB pixels (see passes.py)
+    "equalize": True,  # cross-layer channel range equalisation (see passes.py)
 }
 #: an 8-bit pixel, exactly
 PIXEL_FORMAT = FixedType(8, 8, False, "AP_RND", "AP_SAT")
@@ -190,8 +191,11 @@ def prepare(graph: Graph, cfg: dict) -> Graph:
     if graph.pixel_input:
         return graph
     apply_preprocess(graph, cfg)
-    if {**DEFAULTS, **(cfg.get("defaults") or {})}["fold_preprocessing"]:
+    defaults = {**DEFAULTS, **(cfg.get("defaults") or {})}
+    if defaults["fold_preprocessing"]:
         fold_preprocessing(graph)
+    if defaults["equalize"]:
+        equalize_channels(graph)
     return graph
 
 

@@ -62,3 +62,29 @@ def test_concat_outside_fire_is_rejected():
                               opset_imports=[helper.make_opsetid("", 13)])
     with pytest.raises(HwgenError, match="not the join of a Fire module|outside a Fire module"):
         load(model)
+
+
+def test_equalize_channels_is_exact_and_balances_ranges():
+    from hwgen.ops import Conv
+    from hwgen.passes import equalize_channels
+
+    model = F.torch_export("1_1", 13, dynamo=False, input_size=64, nonzero_bias=True)
+    g = load(model)
+    # make one channel of the first squeeze tiny, as trained nets often have
+    sq = g.node("fire2/squeeze1x1").op
+    sq.weight[3] *= 1e-3
+    sq.bias[3] *= 1e-3
+    x = np.random.default_rng(1).standard_normal((3, 64, 64)).astype(np.float32)
+    before = run_float(g, x)
+    spread = lambda op: (lambda r: r.max() / r.min())(  # noqa: E731
+        np.abs(op.weight).reshape(op.out_channels, -1).max(axis=1))
+    s0 = spread(sq)
+    equalize_channels(g)
+    np.testing.assert_allclose(run_float(g, x), before, rtol=1e-4, atol=1e-5 * np.abs(before).max())
+    assert spread(g.node("fire2/squeeze1x1").op) < s0 / 10
+    # the logits' producer keeps its output scale (the average pool would carry it to the logits):
+    # its bias is untouched, while an inner producer's bias was rescaled
+    last = [n for n in g.nodes if isinstance(n.op, Conv)][-1].name
+    fresh = load(model)
+    np.testing.assert_array_equal(g.node(last).op.bias, fresh.node(last).op.bias)
+    assert not np.array_equal(g.node("fire2/expand1x1").op.bias, fresh.node("fire2/expand1x1").op.bias)

@@ -1,0 +1,530 @@
+"""The Python side of the kernel library in ``hls_templates/hwgen/*.h``.
+
+For an IR node of a quantised graph and its folding, ``kernel_call`` returns a ``KernelCall``: the
+C++ config struct (hls4ml-style traits: typedefs and constants only, all logic is in the headers),
+the C++ call, the weight/bias arrays in the kernel's memory layout (raw integers) and an estimate
+of the cycles per frame. Kernels that have no IR node of their own (duplicate, regroup, the AXI
+adapters) have their own constructors. ``fire_fifo_depths`` sizes the streams of a Fire module so
+that its dataflow cannot deadlock, and ``legal_folding`` lists the parallelism a node allows.
+
+Stream convention (types.h): a (C, H, W) tensor travels as pixels in raster order, each pixel as
+C/N words ``hwgen::Pack<T, N>`` of N consecutive channels.
+"""
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, NamedTuple, Sequence
+
+import numpy as np
+
+from ..errors import HwgenError
+from ..fixed import FixedType
+from ..ir import Fire, Graph, Node
+from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
+from ..ops.base import Op
+from ..ops.pool import RECIP_BITS
+
+#: pipeline depth estimates (cycles) added to a kernel's iteration count
+MVAU_DEPTH = 10
+WINDOW_DEPTH = 4
+SIMPLE_DEPTH = 3
+#: depth given to every stream that needs no more (Vitis' default)
+DEFAULT_FIFO_DEPTH = 2
+#: window words the matrix-vector unit may be ahead of its output (internal FIFO + pipeline)
+_WINDOW_SLACK = 2 + MVAU_DEPTH
+
+_CPP_KEYWORDS = {
+    "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case", "catch", "char", "class",
+    "const", "constexpr", "continue", "default", "delete", "do", "double", "else", "enum",
+    "explicit", "export", "extern", "false", "float", "for", "friend", "goto", "if", "inline", "int",
+    "long", "mutable", "namespace", "new", "noexcept", "not", "nullptr", "operator", "or", "private",
+    "protected", "public", "register", "return", "short", "signed", "sizeof", "static", "struct",
+    "switch", "template", "this", "throw", "true", "try", "typedef", "typename", "union",
+    "unsigned", "using", "virtual", "void", "volatile", "while", "xor"}
+
+
+def cpp_ident(name: str) -> str:
+    """A C++ identifier for a layer name: "fire2/expand3x3" -> "fire2_expand3x3"."""
+    ident = re.sub(r"_+", "_", re.sub(r"[^0-9A-Za-z_]", "_", name)).strip("_") or "layer"
+    if ident[0].isdigit():
+        ident = "l" + ident
+    if ident in _CPP_KEYWORDS or keyword.iskeyword(ident):
+        ident += "_"
+    return ident
+
+
+def raw_ctype(fmt: FixedType) -> str:
+    """C++ type holding the raw integers of ``fmt`` (types.h: ap_int under synthesis, a native
+    integer in fast C simulation)."""
+    return f"hwgen::{'int_t' if fmt.signed else 'uint_t'}<{fmt.width}>"
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def axi_bits(fmt: FixedType, lanes: int) -> int:
+    """Width of the AXI4-Stream word that carries one stream word: lanes * W rounded up to bytes."""
+    return -(-lanes * fmt.width // 8) * 8
+
+
+# ---- data classes ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Folding:
+    """Parallelism of one kernel.
+
+    conv: ``pe`` output channels (= lanes of the output stream) and ``simd`` input channels per
+    cycle; ``in_lanes`` is the lane count of the input stream (default ``simd``).
+    maxpool, global average pool, concat: ``lanes`` of the input and output streams, given as
+    ``in_lanes`` or, failing that, ``pe``.
+    """
+
+    pe: int = 1
+    simd: int = 1
+    in_lanes: int | None = None
+    out_lanes: int | None = None
+
+    @property
+    def lanes(self) -> int:
+        return self.in_lanes or self.pe
+
+
+class KernelArray(NamedTuple):
+    """A constant array the generator writes to a header: name, C++ element type and the flat raw
+    integers in the kernel's layout (int64)."""
+
+    name: str
+    ctype: str
+    values: np.ndarray
+
+    def definition(self, qualifier: str = "static const") -> str:
+        body = ",".join(str(int(v)) for v in self.values)
+        return f"{qualifier} {self.ctype} {self.name}[{self.values.size}] = {{{body}}};\n"
+
+
+@dataclass
+class KernelCall:
+    """Everything a dataflow generator needs to instantiate one kernel."""
+
+    name: str  # C++ identifier of the layer
+    kernel: str  # C++ function template, e.g. "hwgen::conv2d"
+    config_name: str  # the config struct's name
+    config: str  # the config struct (C++ text)
+    in_streams: list[str]  # C++ element type of each input stream, in call order
+    out_streams: list[str]  # C++ element type of each output stream, in call order
+    arrays: list[KernelArray] = field(default_factory=list)
+    cycles: int = 0  # estimated cycles per frame
+    pragmas: list[str] = field(default_factory=list)  # for the function that declares the arrays
+
+    def call(self, inputs: Sequence[str], outputs: Sequence[str],
+             arrays: Sequence[str] | None = None) -> str:
+        """The C++ statement, given stream variable names (and array names, default the
+        ``arrays`` names)."""
+        if len(inputs) != len(self.in_streams) or len(outputs) != len(self.out_streams):
+            raise HwgenError(f"{self.kernel} {self.name}: takes {len(self.in_streams)} input and "
+                             f"{len(self.out_streams)} output stream(s)")
+        names = list(arrays) if arrays is not None else [a.name for a in self.arrays]
+        if len(names) != len(self.arrays):
+            raise HwgenError(f"{self.kernel} {self.name}: takes {len(self.arrays)} array(s)")
+        args = ", ".join([*inputs, *outputs, *names])
+        return f"{self.kernel}<{self.config_name}>({args});"
+
+
+def _struct(name: str, types: Mapping[str, str], consts: Sequence[tuple[str, str, object]],
+            comment: str) -> str:
+    lines = [f"// {comment}", f"struct {name} {{"]
+    lines += [f"  typedef {t} {n};" for n, t in types.items()]
+    for ctype, n, v in consts:
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        lines.append(f"  static const {ctype} {n} = {v};")
+    lines.append("};\n")
+    return "\n".join(lines)
+
+
+def _pack(fmt: FixedType, lanes: int) -> str:
+    return f"hwgen::Pack<{fmt.cpp()}, {lanes}>"
+
+
+def _check(cond: bool, where: str, what: str) -> None:
+    if not cond:
+        raise HwgenError(f"{where}: {what}")
+
+
+# ---- sliding window schedule (window.h) ------------------------------------------------------
+def window_phases(in_h: int, in_w: int, c: int, in_lanes: int, out_lanes: int, k: int,
+                  stride: int, pad_t: int, out_h: int, out_w: int) -> list[tuple[int, int]]:
+    """(reads, emits) of each of the OUT_H + 1 phases of ``sliding_window`` (window.h)."""
+    phases, prev = [], 0
+    for p in range(out_h + 1):
+        need = in_h if p >= out_h else min(in_h, p * stride + k - pad_t)
+        reads = (need - prev) * in_w * (c // in_lanes)
+        emits = out_w * k * k * (c // out_lanes) if p else 0
+        phases.append((reads, emits))
+        prev = need
+    return phases
+
+
+def window_iterations(*args, **kwargs) -> int:
+    """Iterations (cycles at II=1) of ``sliding_window`` for one frame."""
+    return sum(max(r, e) for r, e in window_phases(*args, **kwargs))
+
+
+# ---- conv ------------------------------------------------------------------------------------
+def pack_conv_weights(w_raw: np.ndarray, pe: int, simd: int) -> np.ndarray:
+    """(Cout, Cin, K, K) raw weights -> flat [NF][SF][SIMD][PE] (conv2d.h, "Weight layout")."""
+    cout, cin, k, _ = w_raw.shape
+    nf, sf = cout // pe, k * k * cin // simd
+    m = np.asarray(w_raw, dtype=np.int64).transpose(0, 2, 3, 1).reshape(cout, k * k * cin)
+    return np.ascontiguousarray(m.reshape(nf, pe, sf, simd).transpose(0, 2, 3, 1)).ravel()
+
+
+def _conv_mode(op: Conv, in_lanes: int, simd: int) -> str:
+    if op.kernel == 1 and op.stride == 1 and not any(op.pad):
+        return "direct" if in_lanes == simd else "regroup"
+    return "window"
+
+
+def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
+    op: Conv = node.op
+    where = f"layer {node.name!r}"
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    cin, h, w = x.shape
+    cout, oh, ow = y.shape
+    pe, simd = fold.pe, fold.simd
+    in_lanes = fold.in_lanes or simd
+    _check(cout % pe == 0, where, f"PE={pe} does not divide {cout} output channels")
+    _check(cin % simd == 0, where, f"SIMD={simd} does not divide {cin} input channels")
+    _check(cin % in_lanes == 0, where, f"input lanes {in_lanes} do not divide {cin} channels")
+    _check(in_lanes % simd == 0 or simd % in_lanes == 0, where,
+           f"input lanes {in_lanes} and SIMD={simd}: one must divide the other")
+    _check(fold.out_lanes in (None, pe), where, f"output lanes are PE={pe}")
+    _check(op.pad[0] < op.kernel and op.pad[1] < op.kernel, where, "padding must be below K")
+    in_fmt, out_fmt = x.fmt, y.fmt
+    _check(op.accum_fmt.frac == in_fmt.frac + op.weight_fmt.frac, where,
+           "accumulator fraction must be input + weight fraction")
+    w_raw = op.weight_raw()
+    b_raw = op.bias_fmt.quantize(op.fixed_bias)
+    shift = op.accum_fmt.frac - op.bias_fmt.frac
+    _check(shift >= 0 and np.array_equal(b_raw << shift, op.bias_raw_in_accum()), where,
+           "bias must not be finer than the accumulator")
+    k, s = op.kernel, op.stride
+    t, l, b, r = op.pad
+    cfg = f"{ident}_config"
+    config = _struct(cfg, {"in_t": in_fmt.cpp(), "out_t": out_fmt.cpp(),
+                           "acc_t": op.accum_fmt.cpp(), "weight_t": op.weight_fmt.cpp(),
+                           "bias_t": op.bias_fmt.cpp()},
+                     [("unsigned", "IN_H", h), ("unsigned", "IN_W", w), ("unsigned", "IN_C", cin),
+                      ("unsigned", "OUT_H", oh), ("unsigned", "OUT_W", ow),
+                      ("unsigned", "OUT_C", cout), ("unsigned", "K", k),
+                      ("unsigned", "STRIDE", s), ("unsigned", "PAD_T", t),
+                      ("unsigned", "PAD_L", l), ("unsigned", "PAD_B", b),
+                      ("unsigned", "PAD_R", r), ("bool", "RELU", op.relu),
+                      ("unsigned", "PE", pe), ("unsigned", "SIMD", simd),
+                      ("unsigned", "IN_LANES", in_lanes)],
+                     f"{node.name}: conv {op.describe()}, {cin}x{h}x{w} -> {cout}x{oh}x{ow}")
+    wname, bname = f"{ident}_w", f"{ident}_b"
+    arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), pack_conv_weights(w_raw, pe, simd)),
+              KernelArray(bname, raw_ctype(op.bias_fmt), np.asarray(b_raw, np.int64))]
+    mvau = oh * ow * (cout // pe) * (k * k * cin // simd)
+    mode = _conv_mode(op, in_lanes, simd)
+    front = 0
+    if mode == "window":
+        front = window_iterations(h, w, cin, in_lanes, simd, k, s, t, oh, ow) + WINDOW_DEPTH
+    elif mode == "regroup":
+        front = h * w * cin // min(in_lanes, simd) + SIMPLE_DEPTH
+    pragmas = [f"#pragma HLS ARRAY_RESHAPE variable={wname} cyclic factor={pe * simd} dim=1",
+               f"#pragma HLS ARRAY_PARTITION variable={bname} cyclic factor={pe} dim=1"]
+    return KernelCall(ident, "hwgen::conv2d", cfg, config, [_pack(in_fmt, in_lanes)],
+                      [_pack(out_fmt, pe)], arrays, max(mvau, front) + MVAU_DEPTH, pragmas)
+
+
+# ---- pooling ---------------------------------------------------------------------------------
+def maxpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
+    op: MaxPool = node.op
+    where = f"layer {node.name!r}"
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    c, h, w = x.shape
+    _, oh, ow = y.shape
+    lanes = fold.lanes
+    _check(c % lanes == 0, where, f"lanes {lanes} do not divide {c} channels")
+    _check(fold.out_lanes in (None, lanes), where, "max pooling keeps the lane count")
+    _check(op.pad[0] < op.kernel and op.pad[1] < op.kernel, where, "padding must be below K")
+    k, s = op.kernel, op.stride
+    t, l, b, r = op.pad
+    cfg = f"{ident}_config"
+    config = _struct(cfg, {"in_t": x.fmt.cpp(), "out_t": y.fmt.cpp()},
+                     [("unsigned", "IN_H", h), ("unsigned", "IN_W", w), ("unsigned", "C", c),
+                      ("unsigned", "LANES", lanes), ("unsigned", "K", k),
+                      ("unsigned", "STRIDE", s), ("unsigned", "PAD_T", t),
+                      ("unsigned", "PAD_L", l), ("unsigned", "PAD_B", b),
+                      ("unsigned", "PAD_R", r), ("bool", "CEIL_MODE", op.ceil_mode),
+                      ("unsigned", "OUT_H", oh), ("unsigned", "OUT_W", ow)],
+                     f"{node.name}: maxpool {op.describe()}, {c}x{h}x{w} -> {c}x{oh}x{ow}")
+    reduce = oh * ow * k * k * (c // lanes)
+    window = window_iterations(h, w, c, lanes, lanes, k, s, t, oh, ow)
+    return KernelCall(ident, "hwgen::maxpool2d", cfg, config, [_pack(x.fmt, lanes)],
+                      [_pack(y.fmt, lanes)], [], max(reduce, window) + WINDOW_DEPTH)
+
+
+def global_avgpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
+    op: GlobalAvgPool = node.op
+    where = f"layer {node.name!r}"
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    c, h, w = x.shape
+    lanes = fold.lanes
+    _check(c % lanes == 0, where, f"lanes {lanes} do not divide {c} channels")
+    _check(fold.out_lanes in (None, lanes), where, "global average pooling keeps the lane count")
+    recip, rfrac = op.reciprocal(h * w)
+    cfg = f"{ident}_config"
+    config = _struct(cfg, {"in_t": x.fmt.cpp(), "out_t": y.fmt.cpp(),
+                           "sum_t": op.sum_format(x.fmt, h * w).cpp()},
+                     [("unsigned", "IN_H", h), ("unsigned", "IN_W", w), ("unsigned", "C", c),
+                      ("unsigned", "LANES", lanes), ("unsigned", "RECIP_BITS", RECIP_BITS),
+                      ("unsigned", "RECIP", recip), ("int", "RECIP_FRAC", rfrac)],
+                     f"{node.name}: global average pool, {c}x{h}x{w} -> {c}")
+    return KernelCall(ident, "hwgen::global_avgpool", cfg, config, [_pack(x.fmt, lanes)],
+                      [_pack(y.fmt, lanes)], [], h * w * c // lanes + SIMPLE_DEPTH + 2)
+
+
+# ---- stream plumbing -------------------------------------------------------------------------
+def concat_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
+    where = f"layer {node.name!r}"
+    _check(len(node.inputs) == 2, where, "concat_channels joins exactly two streams")
+    a, b = (graph.tensors[t] for t in node.inputs)
+    y = graph.tensors[node.outputs[0]]
+    _check(a.fmt == b.fmt == y.fmt, where, f"inputs {a.fmt}, {b.fmt} and output {y.fmt} must "
+           "share one format")
+    c1, h, w = a.shape
+    c2 = b.shape[0]
+    lanes = fold.lanes
+    _check(c1 % lanes == 0 and c2 % lanes == 0, where,
+           f"lanes {lanes} must divide both {c1} and {c2}")
+    _check(fold.out_lanes in (None, lanes), where, "concat keeps the lane count")
+    cfg = f"{ident}_config"
+    config = _struct(cfg, {"data_t": y.fmt.cpp()},
+                     [("unsigned", "C1", c1), ("unsigned", "C2", c2),
+                      ("unsigned", "PIXELS", h * w), ("unsigned", "LANES", lanes)],
+                     f"{node.name}: concat {c1} + {c2} channels, {h}x{w}")
+    t = _pack(y.fmt, lanes)
+    return KernelCall(ident, "hwgen::concat_channels", cfg, config, [t, t], [t], [],
+                      h * w * (c1 + c2) // lanes + SIMPLE_DEPTH)
+
+
+def duplicate_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int
+                   ) -> KernelCall:
+    """One stream into two (the fork in front of a Fire module's expand convolutions)."""
+    _check(channels % lanes == 0, ident, f"lanes {lanes} do not divide {channels} channels")
+    cfg = f"{ident}_config"
+    config = _struct(cfg, {"data_t": fmt.cpp()},
+                     [("unsigned", "CHANNELS", channels), ("unsigned", "PIXELS", pixels),
+                      ("unsigned", "LANES", lanes)], f"{ident}: duplicate")
+    t = _pack(fmt, lanes)
+    return KernelCall(ident, "hwgen::duplicate", cfg, config, [t], [t, t], [],
+                      pixels * channels // lanes + SIMPLE_DEPTH)
+
+
+def regroup_call(ident: str, fmt: FixedType, channels: int, pixels: int, in_lanes: int,
+                 out_lanes: int) -> KernelCall:
+    """Lane-width conversion of a stream (one of the lane counts divides the other)."""
+    _check(channels % in_lanes == 0 and channels % out_lanes == 0, ident,
+           f"lanes {in_lanes}, {out_lanes} must divide {channels} channels")
+    _check(in_lanes % out_lanes == 0 or out_lanes % in_lanes == 0, ident,
+           "one lane count must divide the other")
+    cfg = f"{ident}_config"
+    config = _struct(cfg, {"data_t": fmt.cpp()},
+                     [("unsigned", "CHANNELS", channels), ("unsigned", "PIXELS", pixels),
+                      ("unsigned", "IN_LANES", in_lanes), ("unsigned", "OUT_LANES", out_lanes)],
+                     f"{ident}: regroup {in_lanes} -> {out_lanes} lanes")
+    return KernelCall(ident, "hwgen::regroup", cfg, config, [_pack(fmt, in_lanes)],
+                      [_pack(fmt, out_lanes)], [],
+                      pixels * channels // min(in_lanes, out_lanes) + SIMPLE_DEPTH)
+
+
+def _axi_config(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int, what: str
+                ) -> tuple[str, str, int]:
+    _check(channels % lanes == 0, ident, f"lanes {lanes} do not divide {channels} channels")
+    bits = axi_bits(fmt, lanes)
+    cfg = f"{ident}_config"
+    config = _struct(cfg, {"data_t": fmt.cpp()},
+                     [("unsigned", "CHANNELS", channels), ("unsigned", "PIXELS", pixels),
+                      ("unsigned", "LANES", lanes), ("unsigned", "AXI_BITS", bits)],
+                     f"{ident}: {what}, {bits}-bit AXI4-Stream words")
+    return cfg, config, bits
+
+
+def axis_in_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int
+                 ) -> KernelCall:
+    """AXI4-Stream -> stream words (axi.h)."""
+    cfg, config, bits = _axi_config(ident, fmt, channels, pixels, lanes, "AXI4-Stream input")
+    return KernelCall(ident, "hwgen::axis_to_stream", cfg, config, [f"hwgen::axis_t<{bits}>"],
+                      [_pack(fmt, lanes)], [], pixels * channels // lanes + SIMPLE_DEPTH)
+
+
+def axis_out_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int
+                  ) -> KernelCall:
+    """Stream words -> AXI4-Stream, TLAST on the frame's last word (axi.h)."""
+    cfg, config, bits = _axi_config(ident, fmt, channels, pixels, lanes, "AXI4-Stream output")
+    return KernelCall(ident, "hwgen::stream_to_axis", cfg, config, [_pack(fmt, lanes)],
+                      [f"hwgen::axis_t<{bits}>"], [], pixels * channels // lanes + SIMPLE_DEPTH)
+
+
+# ---- dispatch --------------------------------------------------------------------------------
+KernelFn = Callable[[Graph, Node, Folding, str], KernelCall]
+#: op class -> the function that renders it as a kernel call
+KERNELS: dict[type[Op], KernelFn] = {
+    Conv: conv_call,
+    MaxPool: maxpool_call,
+    GlobalAvgPool: global_avgpool_call,
+    Concat: concat_call,
+}
+
+
+def kernel_call(graph: Graph, node: Node, folding: Folding | None = None,
+                ident: str | None = None) -> KernelCall:
+    """The kernel call of a node of a quantised graph."""
+    fn = KERNELS.get(type(node.op))
+    if fn is None:
+        raise HwgenError(f"layer {node.name!r}: no HLS kernel for op {node.kind!r}; kernels exist "
+                         "for " + ", ".join(sorted(c.kind for c in KERNELS)))
+    for t in (*node.inputs, *node.outputs):
+        if graph.tensors[t].fmt is None:
+            raise HwgenError(f"layer {node.name!r}: tensor {t!r} has no format (quantise first)")
+    return fn(graph, node, folding or Folding(), ident or cpp_ident(node.name))
+
+
+def legal_folding(node: Node, graph: Graph | None = None) -> tuple[list[int], list[int]]:
+    """(PE values, SIMD values) a node allows: the divisors of its output / input channels.
+
+    For convolutions the node alone suffices; for maxpool, global average pool and concat (whose
+    "PE" is the lane count and which have no SIMD) the graph gives the channel count. Across
+    nodes, a conv's input lanes and SIMD must also divide one another.
+    """
+    op = node.op
+    if isinstance(op, Conv):
+        return divisors(op.out_channels), divisors(op.in_channels)
+    if graph is None:
+        raise HwgenError(f"layer {node.name!r}: legal folding of a {node.kind} needs the graph")
+    if isinstance(op, Concat):
+        cs = [graph.shape(t)[0] for t in node.inputs]
+        return [d for d in divisors(min(cs)) if all(c % d == 0 for c in cs)], [1]
+    if type(op) in KERNELS:
+        return divisors(graph.shape(node.inputs[0])[0]), [1]
+    raise HwgenError(f"layer {node.name!r}: no HLS kernel for op {node.kind!r}")
+
+
+# ---- Fire module FIFO depths -----------------------------------------------------------------
+def window_lead_pixels(in_h: int, in_w: int, c: int, in_lanes: int, simd: int, k: int, stride: int,
+                       pad_t: int, out_h: int, out_w: int, slack: int = _WINDOW_SLACK) -> int:
+    """max over output pixels p of (input pixels a windowed conv has read by the time it can have
+    delivered output pixel p) - (p + 1): how many pixels its input runs ahead of its output.
+
+    Exact for ``sliding_window``'s schedule (window.h); the matrix-vector unit may have taken
+    ``slack`` window words more than pixel p needs (internal FIFO and pipeline).
+    """
+    phases = window_phases(in_h, in_w, c, in_lanes, simd, k, stride, pad_t, out_h, out_w)
+    cw_in = c // in_lanes
+    per_pixel = k * k * (c // simd)
+    starts_r, starts_e, cr, ce = [], [], 0, 0
+    for r, e in phases:
+        starts_r.append(cr)
+        starts_e.append(ce)
+        cr, ce = cr + r, ce + e
+    total_reads = cr
+
+    def reads_when_emitted(n: int) -> int:
+        """Input words read once n window words have been emitted (n >= 1)."""
+        for p, (r, e) in enumerate(phases):
+            if e and starts_e[p] + e >= n:
+                j = n - starts_e[p]  # iterations of phase p needed (1-based)
+                return starts_r[p] + min(j, r)
+        return total_reads
+
+    lead = 0
+    for oy in range(out_h):
+        for ox in range(out_w):
+            pix = oy * out_w + ox
+            n = (pix + 1) * per_pixel + slack
+            words = reads_when_emitted(n)
+            lead = max(lead, -(-words // cw_in) - (pix + 1))
+    return lead
+
+
+def fire_fifo_depths(graph: Graph, fire: Fire, folding: Mapping[str, Folding]
+                     ) -> dict[str, int]:
+    """Stream depths (in words) for a Fire module's dataflow so that it cannot deadlock.
+
+    Keys: ``expand1x1_in`` (duplicate -> expand1x1), ``expand3x3_in`` (duplicate -> expand3x3),
+    ``expand1x1_out`` / ``expand3x3_out`` (-> concat). Rule (conv2d.h, "FIFO depths in a Fire
+    module"): the expand1x1 branch must buffer the pixels that the expand3x3 branch reads ahead of
+    what concat has taken; all of it goes on ``expand1x1_in``, where a pixel has the fewest
+    channels: (window_lead_pixels + 2) * channels / lanes words. The rest get the default depth.
+    ``folding`` maps the layer names of the squeeze and the two expands to their Folding.
+    """
+    e1, e3 = graph.node(fire.expand1x1), graph.node(fire.expand3x3)
+    x = graph.tensors[e3.inputs[0]]
+    c, h, w = x.shape
+    _, oh, ow = graph.shape(e3.outputs[0])
+    f3, f1 = folding.get(e3.name, Folding()), folding.get(e1.name, Folding())
+    sq_lanes = folding.get(fire.squeeze, Folding()).pe
+    for name, f in ((e1.name, f1), (e3.name, f3)):
+        if (f.in_lanes or f.simd) != sq_lanes:
+            raise HwgenError(f"layer {name!r}: its input lanes ({f.in_lanes or f.simd}) must be "
+                             f"the squeeze's PE ({sq_lanes}): duplicate passes words unchanged")
+    if (oh, ow) != (h, w):
+        raise HwgenError(f"{fire.name}: expand3x3 changes the spatial size {h}x{w} -> {oh}x{ow}; "
+                         "concat needs both branches in step")
+    return fifo_depths(h, w, c, sq_lanes, f3.simd, e3.op.kernel, e3.op.stride, e3.op.pad[0])
+
+
+def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stride: int = 1,
+                pad_t: int = 1) -> dict[str, int]:
+    """``fire_fifo_depths`` from numbers: the squeeze output is (c, h, w) on ``lanes`` lanes, the
+    KxK expand reads it with ``simd3``; both expands keep h x w."""
+    out_h = (h + 2 * pad_t - k) // stride + 1
+    out_w = (w + 2 * pad_t - k) // stride + 1
+    lead = window_lead_pixels(h, w, c, lanes, simd3, k, stride, pad_t, out_h, out_w)
+    return {"expand1x1_in": (max(lead, 0) + 2) * (c // lanes),
+            "expand3x3_in": DEFAULT_FIFO_DEPTH,
+            "expand1x1_out": DEFAULT_FIFO_DEPTH,
+            "expand3x3_out": DEFAULT_FIFO_DEPTH}
+
+
+# ---- stream data helpers (testbenches) -------------------------------------------------------
+def to_stream(raw: np.ndarray) -> np.ndarray:
+    """Raw (C, H, W) or (C,) values in stream order (pixels raster, channels ascending)."""
+    raw = np.asarray(raw, dtype=np.int64)
+    return raw.reshape(raw.shape[0], -1).T.ravel()
+
+
+def from_stream(flat: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Inverse of ``to_stream``."""
+    c = shape[0]
+    return np.asarray(flat, dtype=np.int64).reshape(-1, c).T.reshape(shape)
+
+
+def pack_axi(raw: np.ndarray, fmt: FixedType, lanes: int) -> np.ndarray:
+    """The AXI4-Stream words (axi.h packing) of a raw tensor: uint8 array (words, AXI_BITS/8),
+    byte 0 = data bits 7..0."""
+    vals = fmt.to_bits(to_stream(raw)).reshape(-1, lanes)
+    nbytes = axi_bits(fmt, lanes) // 8
+    out = np.zeros((vals.shape[0], nbytes), dtype=np.uint8)
+    for lane in range(lanes):
+        for bit in range(fmt.width):
+            pos = lane * fmt.width + bit
+            out[:, pos // 8] |= (((vals[:, lane] >> bit) & 1) << (pos % 8)).astype(np.uint8)
+    return out
+
+
+def unpack_axi(words: np.ndarray, fmt: FixedType, lanes: int, shape: Sequence[int]) -> np.ndarray:
+    """Inverse of ``pack_axi``: raw integers of shape ``shape``."""
+    words = np.asarray(words, dtype=np.int64)
+    vals = np.zeros((words.shape[0], lanes), dtype=np.int64)
+    for lane in range(lanes):
+        for bit in range(fmt.width):
+            pos = lane * fmt.width + bit
+            vals[:, lane] |= ((words[:, pos // 8] >> (pos % 8)) & 1) << bit
+    return from_stream(fmt.from_bits(vals.ravel()), shape)
+
