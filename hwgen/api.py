@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Iterator
 
@@ -17,7 +18,7 @@ from .frontend import load
 from .images import input_size, list_images, load_rgb, network_input
 from .ir import Graph
 from .quant import collect_stats, load_config, quantize
-from .quant.config import apply_preprocess, prepare
+from .quant.config import apply_preprocess, decision_tensors, prepare
 
 
 def load_model(source, config: str | Path | dict | None = None) -> Graph:
@@ -37,6 +38,41 @@ def image_inputs(graph: Graph, paths) -> Iterator[np.ndarray]:
     size = input_size(graph.shape(graph.input))
     for p in paths:
         yield network_input(load_rgb(p, size), graph)
+
+
+SYNTHETIC_CALIB = 16
+
+
+def _fully_configured(graph: Graph, cfg: dict) -> bool:
+    """Whether the configuration already gives every activation format (a resolved config)."""
+    layers = cfg.get("layers") or {}
+    return all("output" in layers.get(owner, {}) for owner in set(decision_tensors(graph).values()))
+
+
+def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
+                     calib: str | Path | None = None, calib_limit: int | None = None,
+                     force: bool = False, vectors: int = 5) -> dict:
+    """Load, quantise (calibrating on ``calib``) and write a Vitis HLS project; returns its report.
+    Test vectors are the first calibration images, then seeded random inputs."""
+    from .boards import load_board  # noqa: PLC0415
+    from .hls.generate import generate  # noqa: PLC0415
+    from .hls.project import vector_inputs  # noqa: PLC0415
+
+    board_cfg = load_board(board)
+    cfg = _config(config)
+    graph = load_model(model, cfg)
+    if calib is None and not _fully_configured(graph, cfg):
+        # no images: calibrate on seeded synthetic inputs (fine for the random-weight built-ins)
+        print(f"hwgen: no --calib given; calibrating on {SYNTHETIC_CALIB} synthetic images "
+              "(pass --calib DIR for real ones)", file=sys.stderr)
+        prepare(graph, cfg)
+        inputs = vector_inputs(graph, SYNTHETIC_CALIB, start=10_000)
+        quantize(graph, cfg, collect_stats(graph, inputs), inputs)
+    else:
+        quantize_model(graph, cfg, calib, calib_limit)
+    xs = list(image_inputs(graph, list_images(calib)[:vectors])) if calib is not None else []
+    xs += vector_inputs(graph, vectors - len(xs), len(xs))
+    return generate(graph, out_dir, board_cfg, cfg, xs, force)
 
 
 def quantize_model(graph: Graph, config: str | Path | dict | None = None,

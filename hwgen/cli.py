@@ -70,6 +70,36 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_generate(args) -> int:
+    from .api import generate_project
+
+    rep = generate_project(args.model, args.output, board=args.board, config=args.config,
+                           calib=args.calib, calib_limit=args.calib_limit, force=args.force,
+                           vectors=args.vectors)
+    print(f"wrote {args.output}: {len(rep['layers'])} layers, bottleneck {rep['bottleneck']} "
+          f"({rep['cycles_per_frame']:,} cycles), {rep['fps']:.1f} frames/s at "
+          f"{rep['clock_mhz']:g} MHz")
+    return 0
+
+
+def cmd_csim(args) -> int:
+    from .hls.csim import run_csim
+
+    res = run_csim(args.project, images=args.images, trace=args.trace)
+    if args.json:
+        print(json.dumps(res.as_dict(), indent=2))
+    else:
+        verdict = "bit-exact" if res.mismatches == 0 else f"{res.mismatches} MISMATCHES"
+        print(f"C-simulation of {args.project}: {res.images} image(s), {verdict}; "
+              f"compile {res.compile_seconds:.1f} s, {res.seconds_per_image:.3f} s/image")
+        if res.first_mismatch:
+            print(f"first mismatch: {res.first_mismatch}")
+        if args.trace:
+            print("every layer matches the golden model" if res.diverging_layer is None
+                  else f"first diverging layer: {res.diverging_layer}")
+    return 0 if res.mismatches == 0 else 1
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -109,13 +139,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
 
-    for register in _EXTRA_COMMANDS:
-        register(sub)
+    p = sub.add_parser("generate", help="write a complete Vitis HLS project")
+    _model_arg(p)
+    _quant_args(p)
+    p.add_argument("--board", default="pynq-z2", help="board name or board .yaml file "
+                   "(default: pynq-z2)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="project folder to write")
+    p.add_argument("--force", action="store_true", help="replace an existing project folder")
+    p.add_argument("--vectors", type=_positive, default=5,
+                   help="test vectors in the testbench (default: 5)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("csim", help="C-simulate a generated project against the golden model")
+    p.add_argument("project", type=Path, help="a folder written by hwgen generate")
+    p.add_argument("--images", type=_positive, default=1, help="test vectors to run (default 1)")
+    p.add_argument("--trace", action="store_true",
+                   help="compare every layer's output to name the first that diverges")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_csim)
     return parser
-
-
-#: later backends add their commands here (each a function taking the subparsers object)
-_EXTRA_COMMANDS: list = []
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -118,6 +118,16 @@ class KernelCall:
     cycles: int = 0  # estimated cycles per frame
     pragmas: list[str] = field(default_factory=list)  # for the function that declares the arrays
 
+    @property
+    def in_lanes(self) -> list[int]:
+        """Lanes of each input stream (0 for an AXI4-Stream)."""
+        return [_lanes_of(t) for t in self.in_streams]
+
+    @property
+    def out_lanes(self) -> list[int]:
+        """Lanes of each output stream (0 for an AXI4-Stream)."""
+        return [_lanes_of(t) for t in self.out_streams]
+
     def call(self, inputs: Sequence[str], outputs: Sequence[str],
              arrays: Sequence[str] | None = None) -> str:
         """The C++ statement, given stream variable names (and array names, default the
@@ -130,6 +140,11 @@ class KernelCall:
             raise HwgenError(f"{self.kernel} {self.name}: takes {len(self.arrays)} array(s)")
         args = ", ".join([*inputs, *outputs, *names])
         return f"{self.kernel}<{self.config_name}>({args});"
+
+
+def _lanes_of(stream_type: str) -> int:
+    m = re.fullmatch(r"hwgen::Pack<.*, (\d+)>", stream_type)
+    return int(m.group(1)) if m else 0
 
 
 def _struct(name: str, types: Mapping[str, str], consts: Sequence[tuple[str, str, object]],

@@ -114,7 +114,7 @@ class Resolver:
         return FixedType.parse(value) if value is not None else None
 
 
-def _decision_tensors(graph: Graph) -> dict[str, str]:
+def decision_tensors(graph: Graph) -> dict[str, str]:
     """tensor -> name of the layer whose configuration decides its format.
 
     Pooling and reshapes follow their input; both inputs of a Fire concat take the concat's
@@ -210,7 +210,7 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
     cfg = cfg or {}
     prepare(graph, cfg)
     res = Resolver(graph, cfg)
-    owner = _decision_tensors(graph)
+    owner = decision_tensors(graph)
     for node in graph.nodes:
         if node.name not in owner.values() and "output" in res.settings(node.name):
             raise HwgenError(f"layer {node.name!r}: its output format is that of layer "
@@ -281,7 +281,7 @@ def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
     """The fully resolved configuration of a quantised graph, as written by ``hwgen config``."""
     cfg = copy.deepcopy(cfg or {})
     layers: dict[str, dict] = {INPUT: {"output": graph.tensors[graph.input].fmt.cpp()}}
-    owners = set(_decision_tensors(graph).values())
+    owners = set(decision_tensors(graph).values())
     for node in graph.nodes:
         entry: dict[str, str] = {}
         if isinstance(node.op, Conv):

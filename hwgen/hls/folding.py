@@ -1,0 +1,74 @@
+"""Folding (PE/SIMD per layer and the lane count of every stream) for the HLS backend.
+
+The default keeps every kernel modest (at most ``DEFAULT_MAX`` lanes); the configuration's
+``folding:`` section overrides it per layer (``{layer: {pe: P, simd: S}}``, names or patterns).
+"""
+from __future__ import annotations
+
+import fnmatch
+
+from ..errors import HwgenError
+from ..ir import Graph
+from ..ops import Conv
+from .kernels import Folding, divisors
+
+DEFAULT_MAX = 8
+
+
+def _largest_divisor(n: int, cap: int) -> int:
+    return max(d for d in divisors(n) if d <= cap)
+
+
+def _override(cfg_folding: dict, name: str) -> dict:
+    out: dict = {}
+    for key, entry in (cfg_folding or {}).items():
+        if key != name and fnmatch.fnmatchcase(name, key):
+            out.update(entry)
+    out.update((cfg_folding or {}).get(name, {}))
+    return out
+
+
+def plan_folding(graph: Graph, cfg_folding: dict | None = None
+                 ) -> tuple[dict[str, Folding], dict[str, int]]:
+    """Per-layer Folding, and the lane count of every tensor's stream.
+
+    Streams keep their producer's lane count: a conv's output has PE lanes, pooling and concat
+    pass lanes through, the two expand convs of a Fire module share one PE (their concat needs
+    equal lanes) and both read the squeeze's lanes as they are.
+    """
+    for key in cfg_folding or {}:
+        if not any(fnmatch.fnmatchcase(n.name, key) for n in graph.nodes):
+            raise HwgenError(f"folding: layer {key!r} matches no layer")
+    lanes = {graph.input: graph.shape(graph.input)[0]}  # a whole pixel per input word
+    shared_pe: dict[str, int] = {}
+    for fire in graph.fires:
+        e1, e3 = graph.node(fire.expand1x1), graph.node(fire.expand3x3)
+        pes = {_override(cfg_folding, n.name).get("pe") for n in (e1, e3)} - {None}
+        if len(pes) > 1:
+            raise HwgenError(f"folding: {fire.name}'s expand convs need the same pe "
+                             f"(their concat joins equal lanes), got {sorted(pes)}")
+        cout = min(e1.op.out_channels, e3.op.out_channels)
+        pe = pes.pop() if pes else _largest_divisor(cout, DEFAULT_MAX)
+        shared_pe[e1.name] = shared_pe[e3.name] = pe
+    plan: dict[str, Folding] = {}
+    for node in graph.nodes:
+        in_lanes = lanes[node.inputs[0]]
+        ov = _override(cfg_folding, node.name)
+        if isinstance(node.op, Conv):
+            cin, cout = node.op.in_channels, node.op.out_channels
+            pe = int(ov.get("pe", shared_pe.get(node.name, _largest_divisor(cout, DEFAULT_MAX))))
+            simd = int(ov.get("simd", _largest_divisor(cin, DEFAULT_MAX)))
+            if cout % pe or cin % simd:
+                raise HwgenError(f"folding: layer {node.name!r}: pe={pe} must divide {cout} and "
+                                 f"simd={simd} must divide {cin}")
+            if in_lanes % simd and simd % in_lanes:
+                simd = _largest_divisor(cin, in_lanes) if not ov.get("simd") else simd
+            plan[node.name] = Folding(pe=pe, simd=simd, in_lanes=in_lanes)
+            lanes[node.outputs[0]] = pe
+        else:
+            if ov:
+                raise HwgenError(f"folding: layer {node.name!r} ({node.kind}) has no pe/simd; "
+                                 "its lanes follow its input")
+            plan[node.name] = Folding(in_lanes=in_lanes)
+            lanes[node.outputs[0]] = in_lanes
+    return plan, lanes
