@@ -19,9 +19,11 @@ $(BIN)/hwgen: pyproject.toml
 	$(BIN)/pip install -e '.[test]'
 	touch $@
 
+OUT     ?= out/squeezenet1_1-pynq-z2
+
 demo: $(BIN)/hwgen
-	$(BIN)/hwgen eval $(MODEL) --images $(DATA)/eval --labels $(DATA)/eval/labels.tsv \
-		--calib $(DATA)/calib --limit 100
+	$(BIN)/hwgen generate $(MODEL) --board pynq-z2 --calib $(DATA)/calib -o $(OUT) --force
+	$(BIN)/hwgen csim $(OUT) --images 5
 
 test: $(BIN)/hwgen
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
@@ -31,6 +33,7 @@ test-slow: $(BIN)/hwgen
 
 bench: $(BIN)/hwgen
 	$(BIN)/python scripts/bench_golden.py
+	$(BIN)/python scripts/bench_csim.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -57,17 +57,26 @@
 // ----------------------------
 //   squeeze -> duplicate -> (A) expand1x1 -> concat
 //                        -> (B) expand3x3 -> concat
-//   concat reads pixel p from A, then pixel p from B. expand1x1 turns input pixel p into output
-//   pixel p at once; expand3x3 must first read need(0) = K - PAD_T input rows, and it reads one
-//   output row ahead (window.h, "Schedule"): to deliver output pixel p it has read in(p) input
-//   pixels with in(p) - p up to ~(K - PAD_T) rows + K*K*SIMD/IN_LANES-ish pixels. Meanwhile A
-//   has been fed the same in(p) pixels but concat has taken only p+1 of them, so branch A must hold
-//   max_p (in(p) - p - 1) pixels or duplicate stalls and the dataflow deadlocks. Rule used by
-//   hwgen.hls.kernels.fire_fifo_depths: give the stream duplicate -> expand1x1 a depth of
-//   (max_p (in(p) - p - 1) + 2) * IN_C/IN_LANES words (computed exactly from the window schedule,
-//   with a slack of the MVAU pipeline depth), the other three streams the default depth 2.
-//   (In C simulation the processes run one after another on unbounded streams, so this cannot be
-//   seen there; it matters for RTL/co-simulation and hardware.)
+//   concat reads pixel p from A, then pixel p from B, one word per cycle; duplicate writes each
+//   word to both branches and stalls while either stream is full. expand1x1 (direct
+//   matrix-vector unit) turns input pixel p into output pixel p at once. expand3x3 reads its input
+//   ahead (window.h, "Schedule"): K - PAD_T rows before its first output, and while it emits the
+//   windows of output row oy it reads input row need(oy) = oy + K - PAD_T, one input word per
+//   emitted window word. So by the time it can deliver output pixel p = (oy, ox), it has read
+//   in(p) input pixels, in(p) - p - 1 lying between (K - PAD_T) rows and (K - PAD_T + 1) rows
+//   (for a 3x3 pad-1 expand: about 2 rows plus (ox+1)*9*IN_LANES/SIMD pixels of the next row).
+//   duplicate has pushed the same in(p) pixels into branch A, of which concat has taken only
+//   p + 1: branch A must hold the other max_p (in(p) - p - 1) pixels, or duplicate stalls, the
+//   expand3x3 branch starves and the dataflow deadlocks.
+//   Rule (hwgen.hls.kernels.fifo_depths / fire_fifo_depths): depth of the stream
+//   duplicate -> expand1x1 = (max_p (in(p) - p - 1) + 2) * IN_C / IN_LANES words, with in(p)
+//   computed exactly from the window schedule plus a slack of 12 window words (the internal
+//   window FIFO and the MVAU pipeline); the streams duplicate -> expand3x3 and both
+//   expand -> concat keep the default depth 2. The squeeze side is the cheapest place for it (a
+//   squeeze pixel has the fewest channels). A token-level model of the whole Fire dataflow
+//   (tests/hls/fifo_sim.py) finishes with this depth, deadlocks below ~0.7-0.9 of it.
+//   (C simulation runs the processes one after another on unbounded streams and cannot show a
+//   deadlock; it matters for RTL co-simulation and hardware.)
 #ifndef HWGEN_CONV2D_H
 #define HWGEN_CONV2D_H
 

@@ -442,27 +442,25 @@ def window_lead_pixels(in_h: int, in_w: int, c: int, in_lanes: int, simd: int, k
     phases = window_phases(in_h, in_w, c, in_lanes, simd, k, stride, pad_t, out_h, out_w)
     cw_in = c // in_lanes
     per_pixel = k * k * (c // simd)
-    starts_r, starts_e, cr, ce = [], [], 0, 0
-    for r, e in phases:
-        starts_r.append(cr)
-        starts_e.append(ce)
-        cr, ce = cr + r, ce + e
-    total_reads = cr
+    starts_r, total_reads = [], 0
+    for r, _ in phases:
+        starts_r.append(total_reads)
+        total_reads += r
 
-    def reads_when_emitted(n: int) -> int:
-        """Input words read once n window words have been emitted (n >= 1)."""
-        for p, (r, e) in enumerate(phases):
-            if e and starts_e[p] + e >= n:
-                j = n - starts_e[p]  # iterations of phase p needed (1-based)
-                return starts_r[p] + min(j, r)
-        return total_reads
+    def reads_when_emitted(p: int, j: int) -> int:
+        """Input words read once j window words of phase p have been emitted."""
+        while p < len(phases) and j > phases[p][1]:  # the slack spills into later phases
+            j -= phases[p][1]
+            p += 1
+        if p >= len(phases):
+            return total_reads
+        return starts_r[p] + min(j, phases[p][0])
 
     lead = 0
-    for oy in range(out_h):
+    for oy in range(out_h):  # output row oy is emitted in phase oy + 1
         for ox in range(out_w):
             pix = oy * out_w + ox
-            n = (pix + 1) * per_pixel + slack
-            words = reads_when_emitted(n)
+            words = reads_when_emitted(oy + 1, (ox + 1) * per_pixel + slack)
             lead = max(lead, -(-words // cw_in) - (pix + 1))
     return lead
 

@@ -107,6 +107,7 @@ class Project:
             from ..api import load_model, quantize_model  # noqa: PLC0415
 
             cached = load_model(self.dir / MODEL_FILE)
+            cached.name = self.meta.get("model", cached.name)
             quantize_model(cached, self.dir / CONFIG_FILE)
             self._graph = cached
         return cached

@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "bias_correction_images": 32,
     "fold_preprocessing": True,  # the accelerator takes raw RGB pixels (see passes.py)
     "equalize": True,  # cross-layer channel range equalisation (see passes.py)
+    "refine_on_fixed": True,  # mse: pick formats on fixed-point inputs (bias_correction.py)
 }
 #: an 8-bit pixel, exactly
 PIXEL_FORMAT = FixedType(8, 8, False, "AP_RND", "AP_SAT")
@@ -232,14 +233,32 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
     graph.tensors[graph.input].fmt = fmt_of(graph.input)
     if run:
         run.start()
+    done: set[str] = set()
     for node in graph.nodes:
-        if isinstance(node.op, Conv):
+        if isinstance(node.op, Conv) and node.name not in done:
             _quantize_conv(node, graph.tensors[node.inputs[0]].fmt, res, run)
+        o = owner[node.outputs[0]]
+        if run and o not in decided and _refinable(res, o):
+            # the layers computing the owner's values: this one, or both expands of a Fire
+            producers = [p for p in map(graph.producer, by_owner[o])
+                         if p is not None and not p.op.output_follows_input()]
+            for p in producers:
+                if isinstance(p.op, Conv) and p is not node:
+                    _quantize_conv(p, graph.tensors[p.inputs[0]].fmt, res, run)
+                    done.add(p.name)
+            if producers:
+                decided[o] = run.refine_format(producers, fmt_of(node.outputs[0]))
         graph.tensors[node.outputs[0]].fmt = fmt_of(node.outputs[0])
         if run:
             run.advance(node)
     _check_concats(graph)
     return graph
+
+
+def _refinable(res: Resolver, owner: str) -> bool:
+    s = res.settings(owner)
+    return owner != INPUT and s["calibration"] == "mse" and s.get("output") is None \
+        and bool(res.defaults.get("refine_on_fixed", True))
 
 
 def _quantize_conv(node, in_fmt: FixedType, res: Resolver, run: CalibrationRun | None) -> None:
