@@ -317,6 +317,8 @@ void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
   const unsigned BPAR = CFG::PE;
 #pragma HLS ARRAY_RESHAPE variable = weights cyclic factor = WPAR dim = 1
 #pragma HLS ARRAY_PARTITION variable = bias cyclic factor = BPAR dim = 1
+  (void)WPAR;  // (only the pragmas use them)
+  (void)BPAR;
   detail::conv2d_impl<CFG>(in, out, weights, bias,
                            detail::conv_tag<detail::conv_mode_of<CFG>::value>());
 }

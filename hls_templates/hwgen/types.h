@@ -205,6 +205,7 @@ inline void set_raw(T& x, const R& r) {
   const uint64_t bits = (uint64_t)(int64_t)r;
   x.setBits(W == 64 ? bits : bits & ((1ULL << (W % 64)) - 1));
 #else
+  x = 0;  // (a full-width range write still reads the old bits; HLS removes this store)
   x.range(W - 1, 0) = r;
 #endif
 }
@@ -214,13 +215,11 @@ template <typename T>
 inline T lowest() {
 #pragma HLS INLINE
   const int W = fixed_traits<T>::width;
-  T v;
+  T v = 0;
   if (fixed_traits<T>::is_signed) {
     ap_uint<W> bits = 0;
     bits[W - 1] = 1;
     v.range(W - 1, 0) = bits;
-  } else {
-    v = 0;
   }
   return v;
 }

@@ -78,6 +78,7 @@ void sliding_window(hls::stream<Pack<typename G::T, G::IN_LANES> >& in,
   T buf[R][G::IN_W][G::C];
 #pragma HLS ARRAY_PARTITION variable = buf cyclic factor = PF dim = 3
 #pragma HLS DEPENDENCE variable = buf inter false
+  (void)PF;  // (only the pragma uses it)
 
   // phase state
   unsigned long j = 0;  // iteration within the phase

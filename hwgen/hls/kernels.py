@@ -35,14 +35,12 @@ DEFAULT_FIFO_DEPTH = 2
 #: window words the matrix-vector unit may be ahead of its output (internal FIFO + pipeline)
 _WINDOW_SLACK = 2 + MVAU_DEPTH
 
-_CPP_KEYWORDS = {
-    "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case", "catch", "char", "class",
-    "const", "constexpr", "continue", "default", "delete", "do", "double", "else", "enum",
-    "explicit", "export", "extern", "false", "float", "for", "friend", "goto", "if", "inline", "int",
-    "long", "mutable", "namespace", "new", "noexcept", "not", "nullptr", "operator", "or", "private",
-    "protected", "public", "register", "return", "short", "signed", "sizeof", "static", "struct",
-    "switch", "template", "this", "throw", "true", "try", "typedef", "typename", "union",
-    "unsigned", "using", "virtual", "void", "volatile", "while", "xor"}
+_CPP_KEYWORDS = set("""
+    alignas alignof and asm auto bool break case catch char class const constexpr continue
+    default delete do double else enum explicit export extern false float for friend goto if
+    inline int long mutable namespace new noexcept not nullptr operator or private protected
+    public register return short signed sizeof static struct switch template this throw true try
+    typedef typename union unsigned using virtual void volatile while xor""".split())
 
 
 def cpp_ident(name: str) -> str:

@@ -12,7 +12,6 @@ from collections import Counter
 
 import numpy as np
 
-from ..fixed import FixedType
 from ..ir import Graph, Node
 from ..ops import Conv
 
@@ -42,26 +41,6 @@ class CalibrationRun:
             diff = conv.linear_float(in_fmt.dequantize(xq), wq) - conv.linear_float(xf, conv.weight)
             total += diff.mean(axis=(1, 2))
         return total / len(self.fixed[t])
-
-    def refine_format(self, nodes: list[Node], base: FixedType, spread: int = 1) -> FixedType:
-        """The format near ``base`` (integer bits +-spread) whose cast of these nodes' exact
-        outputs, computed from the fixed-point inputs, is closest to the float outputs: unlike
-        statistics of float values alone, this sees the noise the layers before have added."""
-        g = self.graph
-        pairs = []  # (exact values, fraction, float reference) per node and image
-        for node in nodes:
-            in_fmts = [g.tensors[t].fmt for t in node.inputs]
-            for i in range(self.count):
-                exact, frac = node.op.exact([self.fixed[t][i] for t in node.inputs], in_fmts)
-                ref = node.op.run_float([self.float[t][i] for t in node.inputs])
-                pairs.append((exact, frac, ref))
-        best = None
-        for integer in range(base.integer - spread, base.integer + spread + 1):
-            f = FixedType(base.width, integer, base.signed, base.rounding, base.overflow)
-            err = sum(float(np.sum((f.dequantize(f.cast(e, fr)) - r) ** 2)) for e, fr, r in pairs)
-            if best is None or err < best[0]:
-                best = (err, f)
-        return best[1]
 
     def advance(self, node: Node) -> None:
         """Compute the node's outputs (its formats are now set) and drop dead inputs."""

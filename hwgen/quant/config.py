@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "weight_bits": 8,
     "bias_bits": 16,
     "activation_bits": 8,
+    "output_bits": 16,  # the network's output (logits): 8 bits made top classes tie
     "rounding": "AP_RND",  # activations: round half up (one adder in hardware)
     "overflow": "AP_SAT",
     "calibration": "mse",  # activations: max | percentile | mse
@@ -37,7 +38,6 @@ DEFAULTS: dict[str, Any] = {
     "bias_correction_images": 32,
     "fold_preprocessing": True,  # the accelerator takes raw RGB pixels (see passes.py)
     "equalize": True,  # cross-layer channel range equalisation (see passes.py)
-    "refine_on_fixed": True,  # mse: pick formats on fixed-point inputs (bias_correction.py)
 }
 #: an 8-bit pixel, exactly
 PIXEL_FORMAT = FixedType(8, 8, False, "AP_RND", "AP_SAT")
@@ -147,6 +147,9 @@ def _nonnegative(graph: Graph, tensor: str, stats: TensorStats | None) -> bool:
 def _activation_format(graph: Graph, res: Resolver, owner: str, tensors: list[str],
                        stats: dict[str, TensorStats] | None) -> FixedType:
     s = res.settings(owner)
+    bits = int(s["activation_bits"])
+    if graph.output in tensors and "activation_bits" not in res.layers.get(owner, {}):
+        bits = int(s["output_bits"])
     explicit = res.explicit_type(owner, "output")
     if explicit is not None:
         return explicit
@@ -162,7 +165,7 @@ def _activation_format(graph: Graph, res: Resolver, owner: str, tensors: list[st
         merged.min_value = min(merged.min_value, st.min_value)
         merged.samples += st.samples
     signed = not all(_nonnegative(graph, t, stats[t]) for t in tensors)
-    return choose_format(merged.values(), merged.max_abs, int(s["activation_bits"]), signed,
+    return choose_format(merged.values(), merged.max_abs, bits, signed,
                          s["calibration"], float(s["percentile"]), s["rounding"], s["overflow"])
 
 
@@ -233,32 +236,14 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
     graph.tensors[graph.input].fmt = fmt_of(graph.input)
     if run:
         run.start()
-    done: set[str] = set()
     for node in graph.nodes:
-        if isinstance(node.op, Conv) and node.name not in done:
+        if isinstance(node.op, Conv):
             _quantize_conv(node, graph.tensors[node.inputs[0]].fmt, res, run)
-        o = owner[node.outputs[0]]
-        if run and o not in decided and _refinable(res, o):
-            # the layers computing the owner's values: this one, or both expands of a Fire
-            producers = [p for p in map(graph.producer, by_owner[o])
-                         if p is not None and not p.op.output_follows_input()]
-            for p in producers:
-                if isinstance(p.op, Conv) and p is not node:
-                    _quantize_conv(p, graph.tensors[p.inputs[0]].fmt, res, run)
-                    done.add(p.name)
-            if producers:
-                decided[o] = run.refine_format(producers, fmt_of(node.outputs[0]))
         graph.tensors[node.outputs[0]].fmt = fmt_of(node.outputs[0])
         if run:
             run.advance(node)
     _check_concats(graph)
     return graph
-
-
-def _refinable(res: Resolver, owner: str) -> bool:
-    s = res.settings(owner)
-    return owner != INPUT and s["calibration"] == "mse" and s.get("output") is None \
-        and bool(res.defaults.get("refine_on_fixed", True))
 
 
 def _quantize_conv(node, in_fmt: FixedType, res: Resolver, run: CalibrationRun | None) -> None:

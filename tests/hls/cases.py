@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -102,7 +102,8 @@ class Case:
                 assert np.array_equal(last, (np.arange(words) == words - 1).astype(np.int64)), \
                     f"{self.name}: {s.var}: TLAST at words {np.flatnonzero(last).tolist()}, " \
                     f"expected only on word {words - 1}"
-                assert np.all(got[:, nb + 1] == 1), f"{self.name}: {s.var}: TKEEP/TSTRB not all ones"
+                assert np.all(got[:, nb + 1] == 1), \
+                    f"{self.name}: {s.var}: TKEEP/TSTRB not all ones"
                 values = K.unpack_axi(got[:, :nb], s.fmt, s.axi_lanes, s.expected.shape)
                 _compare(self.name, s.var, values, s.expected)
                 bad = np.flatnonzero(np.any(got[:, :nb] != want, axis=1))
@@ -386,7 +387,8 @@ def gap_case(name: str, seed: int) -> Case:
     acc, frac = op.exact([x], [in_fmt])
     gb = GraphBuilder((c, h, w), in_fmt)
     gb.add("gap", op, ["x"], out_fmt_for(rng, acc, frac))
-    desc = f"global_avgpool {c}x{h}x{w} lanes={lanes} in {in_fmt} out {gb.g.tensors[gb.g.output].fmt}"
+    desc = (f"global_avgpool {c}x{h}x{w} lanes={lanes} in {in_fmt} "
+            f"out {gb.g.tensors[gb.g.output].fmt}")
     return graph_case(name, gb.g, {"gap": K.Folding(pe=lanes)}, x, lanes, desc)
 
 
@@ -497,8 +499,9 @@ def plumbing_case(name: str, seed: int) -> Case:
     t_in = cat.in_streams[0]
     decls = "\n".join([cat.config, dup.config, up.config, down.config])
     top = f"""
-void top(hls::stream<{t_in} >& in_a, hls::stream<{t_in} >& in_b, hls::stream<{t_in} >& out_cat,
-         hls::stream<{down.out_streams[0]} >& out_one, hls::stream<{up.out_streams[0]} >& out_big) {{
+void top(hls::stream<{t_in} >& in_a, hls::stream<{t_in} >& in_b,
+         hls::stream<{t_in} >& out_cat, hls::stream<{down.out_streams[0]} >& out_one,
+         hls::stream<{up.out_streams[0]} >& out_big) {{
 #pragma HLS DATAFLOW
   hls::stream<{t_in} > cat("cat"), d1("d1"), d2("d2");
   hls::stream<{up.out_streams[0]} > wide("wide"), wide2("wide2");

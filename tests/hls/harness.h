@@ -61,6 +61,7 @@ template <typename T>
 void set_bits(T& x, int64_t raw) {
   const int W = hwgen::fixed_traits<T>::width;
   ap_uint<W> bits = (uint64_t)raw;  // low W bits
+  x = 0;
   x.range(W - 1, 0) = bits;
 }
 

@@ -256,7 +256,8 @@ def test_conv_call_text_and_cycles():
     np.testing.assert_array_equal(wv, K.pack_conv_weights(op.weight_raw(), 3, 4))
     np.testing.assert_array_equal(bv << (op.accum_fmt.frac - op.bias_fmt.frac),
                                   op.bias_raw_in_accum())
-    assert kc.arrays[0].definition().startswith(f"static const {wt} fire2_expand3x3_w[{wv.size}] = {{")
+    head = f"static const {wt} fire2_expand3x3_w[{wv.size}] = {{"
+    assert kc.arrays[0].definition().startswith(head)
     assert any("ARRAY_RESHAPE variable=fire2_expand3x3_w cyclic factor=12" in p for p in kc.pragmas)
     mvau = 10 * 9 * (6 // 3) * (9 * 8 // 4)
     assert mvau < kc.cycles <= mvau + K.MVAU_DEPTH + 1
