@@ -138,7 +138,7 @@ class Conv(Op):
         """Whether some input could overflow the accumulator (never with hwgen's own sizing)."""
         worst = self._weight_abs_sum() * max(-in_fmt.min_raw, in_fmt.max_raw) + float(
             np.abs(self.bias_raw_in_accum()).max(initial=0))
-        return worst > self.accum_fmt.max_raw
+        return worst > self.accum_fmt.max_raw or -worst < self.accum_fmt.min_raw
 
     def _weight_abs_sum(self) -> float:
         """Largest sum of |weight| over one output channel (bounds every partial sum)."""
