@@ -21,8 +21,8 @@ from ..quant import dump_config, resolved_config
 from ..resources import data_dir
 from ..toolchain import ap_types_include
 from .folding import plan_folding
-from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axis_in_call, axis_out_call,
-                      cpp_ident, duplicate_call, fire_fifo_depths, kernel_call)
+from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
+                      axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call)
 from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, stream_order, \
     write_atomically
 
@@ -156,6 +156,9 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
     ctx = {
         "version": __version__, "name": cpp_ident(graph.name), "top": TOP, "board": board["name"],
         "part": board["part"], "clock_mhz": board["clock_mhz"],
+        "board_part": board.get("board_part", ""), "ps": board["ps"],
+        "hp_port": board.get("memory", {}).get("hp_ports", ["S_AXI_HP0"])[0],
+        "hp_width": board.get("memory", {}).get("hp_width", 64),
         "period_ns": round(1000.0 / float(board["clock_mhz"]), 3),
         "ap_types": str(ap_types_include()), "n_vectors": len(vectors or []),
         "streams": streams, "stages": stages,
@@ -165,6 +168,8 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         "in_bits": stages[0].call.in_streams[0], "out_bits": stages[-1].call.out_streams[0],
         "in_fmt": inp.fmt, "out_fmt": outp.fmt, "in_lanes": lanes[graph.input], "out_lanes": lanes[graph.output],
         "in_elems": int(np.prod(inp.shape)), "out_elems": int(np.prod(outp.shape)),
+        "in_axi_bits": axi_bits(inp.fmt, lanes[graph.input]),
+        "out_axi_bits": axi_bits(outp.fmt, lanes[graph.output]),
         "graph": graph, "report": rep, "report_text": report_text(rep), "cpp_ident": cpp_ident,
     }
     files: dict[str, str | bytes] = {
@@ -173,6 +178,9 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         "firmware/parameters.h": env.get_template("parameters.h.j2").render(ctx),
         f"tb/tb_{TOP}.cpp": env.get_template("tb.cpp.j2").render(ctx),
         "build_prj.tcl": env.get_template("build_prj.tcl.j2").render(ctx),
+        "vivado.tcl": env.get_template("vivado.tcl.j2").render(ctx),
+        "driver/hwgen_driver.py": (Path(__file__).parent.parent / "pynq_driver.py").read_text(),
+        "driver/bringup.py": env.get_template("bringup.py.j2").render(ctx),
         "Makefile": env.get_template("Makefile.j2").render(ctx),
         "README.md": env.get_template("README.md.j2").render(ctx),
         "report.txt": ctx["report_text"],
@@ -193,6 +201,19 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
             np.int32).tobytes()
     meta = {"hwgen": __version__, "top": TOP, "model": graph.name, "board": board["name"],
             "vectors": len(vectors or []),
+            "stream": {  # for the board driver (driver/hwgen_driver.py)
+                "overlay": f"overlay/{cpp_ident(graph.name)}.bit",
+                "input_shape": list(inp.shape), "output_shape": list(outp.shape),
+                "pixel_input": bool(graph.pixel_input),
+                "preprocess": {"channel_order": graph.preprocess.channel_order,
+                               "mean": [float(v) for v in graph.preprocess.mean],
+                               "std": [float(v) for v in graph.preprocess.std]},
+                "in": {"lanes": lanes[graph.input], "width": inp.fmt.width,
+                       "frac": inp.fmt.frac, "signed": inp.fmt.signed,
+                       "axi_bits": axi_bits(inp.fmt, lanes[graph.input])},
+                "out": {"lanes": lanes[graph.output], "width": outp.fmt.width,
+                        "frac": outp.fmt.frac, "signed": outp.fmt.signed,
+                        "axi_bits": axi_bits(outp.fmt, lanes[graph.output])}},
             "trace_names": {t: cpp_ident(t) for t in graph.tensors}}
     files[PROJECT_FILE] = json.dumps(meta, indent=2)
     write_atomically(Path(out_dir), files, force)
