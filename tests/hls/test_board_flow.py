@@ -1,0 +1,367 @@
+"""The board flow of a generated project: vivado.tcl under stubbed Vivado commands,
+scripts/build_bitstream.sh's checks, the PYNQ driver's packing against hwgen's own, and bring-up
+against a fake ``pynq`` whose DMA runs the golden model."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import onnx_factory as F
+from hwgen import pynq_driver as drv
+from hwgen.cli import main
+from hwgen.hls.kernels import pack_axi, unpack_axi
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory):
+    """SqueezeNet 1.1 at 64x64 for the PYNQ-Z2 (2 vectors) and the ZCU104."""
+    root = tmp_path_factory.mktemp("board")
+    model = F.write(F.torch_export("1_1", 13, dynamo=False, input_size=64), root / "sq64.onnx")
+    out = {}
+    for board, n in (("pynq-z2", 2), ("zcu104", 1)):
+        out[board] = root / board
+        assert main(["generate", str(model), "--board", board, "-o", str(out[board]),
+                     "--vectors", str(n)]) == 0
+    return out
+
+
+def _meta(p: Path) -> dict:
+    return json.loads((p / "hwgen_project.json").read_text())
+
+
+# ---- (a) vivado.tcl under stubs ---------------------------------------------------------------
+VIVADO_STUBS = r"""
+set calls {}
+foreach cmd {create_project open_project set_property current_project current_fileset
+             update_ip_catalog create_bd_design create_bd_cell get_bd_pins get_bd_intf_pins
+             connect_bd_net connect_bd_intf_net apply_bd_automation assign_bd_address
+             validate_bd_design save_bd_design get_files generate_target make_wrapper add_files
+             update_compile_order reset_run launch_runs wait_on_run get_runs} {
+    proc $cmd {args} [format {lappend ::calls [list %s {*}$args]; return [lindex $args end]} $cmd]
+}
+proc get_ipdefs {args} {
+    lappend ::calls [list get_ipdefs {*}$args]
+    return [list [string map {* 1.0} [lindex $args end]] [string map {* 1.1} [lindex $args end]]]
+}
+proc get_property {prop args} {
+    lappend ::calls [list get_property $prop {*}$args]
+    switch -- $prop {
+        PROGRESS { return $::env(PROGRESS) }
+        DIRECTORY { return $::env(RUNDIR) }
+        default { return "" }
+    }
+}
+rename exit _exit
+proc exit {{code 0}} { foreach c $::calls { puts $c }; _exit $code }
+set argv $::env(STEPS)
+set argc [llength $argv]
+if {[catch {source [lindex $::env(SCRIPT) 0]} err]} { puts stderr $err; _exit 1 }
+"""
+
+
+def _run_vivado_tcl(project: Path, tmp: Path, steps: str, progress: str = "100%"):
+    work = tmp / "prj"
+    work.mkdir()
+    shutil.copy(project / "vivado.tcl", work / "vivado.tcl")
+    name = Path(_meta(project)["stream"]["overlay"]).stem
+    (work / "ip").mkdir()
+    (work / "ip" / f"{name}.zip").write_bytes(b"PK")
+    rundir = work / "vivado_prj" / f"{name}_vivado.runs" / "impl_1"
+    rundir.mkdir(parents=True)
+    (rundir / "hwgen_bd_wrapper.bit").write_bytes(b"bit")
+    hh = work / "vivado_prj" / f"{name}_vivado.gen/sources_1/bd/hwgen_bd/hw_handoff"
+    hh.mkdir(parents=True)
+    (hh / "hwgen_bd.hwh").write_text("<hwh/>")
+    stub = tmp / "stub.tcl"
+    stub.write_text(VIVADO_STUBS)
+    proc = subprocess.run(["tclsh", str(stub)], capture_output=True, text=True,
+                          env={"STEPS": steps, "SCRIPT": str(work / "vivado.tcl"),
+                               "RUNDIR": str(rundir), "PROGRESS": progress,
+                               "PATH": "/usr/bin:/bin"})
+    return proc, work, name
+
+
+@pytest.mark.parametrize("board,part,board_part,ps,hp,clk,master", [
+    ("pynq-z2", "xc7z020clg400-1", "tul.com.tw:pynq-z2:part0:1.0", "processing_system7",
+     "S_AXI_HP0", "ps/FCLK_CLK0", "ps/M_AXI_GP0"),
+    ("zcu104", "xczu7ev-ffvc1156-2-e", "xilinx.com:zcu104:part0:1.1", "zynq_ultra_ps_e",
+     "S_AXI_HP0_FPD", "ps/pl_clk0", "ps/M_AXI_HPM0_FPD")])
+def test_vivado_tcl_runs_under_stubs(projects, tmp_path, board, part, board_part, ps, hp, clk,
+                                     master):
+    assert shutil.which("tclsh"), "tclsh is needed to check the generated Tcl"
+    proc, work, name = _run_vivado_tcl(projects[board], tmp_path, "")
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = proc.stdout
+    lines = out.splitlines()
+    cmds = [ln.split()[0] for ln in lines]
+
+    def first(pred):
+        return next(i for i, ln in enumerate(lines) if pred(ln))
+
+    order = [first(lambda ln: ln.startswith("create_project")),
+             first(lambda ln: ln.startswith("update_ip_catalog -add_ip")),
+             first(lambda ln: ln.startswith("create_bd_design")),
+             first(lambda ln: ln.startswith("create_bd_cell") and f":{ps}:1.1" in ln),
+             first(lambda ln: ln.startswith("apply_bd_automation")),
+             first(lambda ln: ln.startswith("create_bd_cell") and "hwgen:hwgen:hwgen_top:1.0" in ln),
+             first(lambda ln: ln.startswith("create_bd_cell") and "axi_dma:1.1" in ln),
+             first(lambda ln: ln.startswith("assign_bd_address")),
+             first(lambda ln: ln.startswith("validate_bd_design")),
+             first(lambda ln: ln.startswith("make_wrapper")),
+             first(lambda ln: ln.startswith("launch_runs synth_1")),
+             first(lambda ln: ln.startswith("launch_runs impl_1") and "write_bitstream" not in ln),
+             first(lambda ln: ln.startswith("launch_runs impl_1 -to_step write_bitstream"))]
+    assert order == sorted(order), lines
+    assert f"-part {part}" in out and f"set_property board_part {board_part}" in out
+    assert "apply_board_preset" in out and f"bd_rule:{ps}" in out
+    assert "CONFIG.c_include_sg 0" in out and "CONFIG.c_sg_length_width 26" in out
+    # 24-bit pixel words need a width converter in front of the 32-bit MM2S stream; the
+    # 128-bit logits words go straight into S2MM
+    assert "CONFIG.c_m_axis_mm2s_tdata_width 32" in out
+    assert "CONFIG.c_s_axis_s2mm_tdata_width 128" in out
+    assert "axis_in_width" in out and "axis_out_width" not in out
+    assert f"ps/{hp}" in out and f"connect_bd_intf_net mem_interconnect/M00_AXI ps/{hp}" in out
+    assert f"connect_bd_intf_net {master} ctrl_interconnect/S00_AXI" in out
+    assert "ctrl_interconnect/M00_AXI hwgen_top_0/s_axi_control" in out
+    assert f"connect_bd_net {clk} hwgen_top_0/ap_clk" in out
+    assert "connect_bd_net rst_fabric/peripheral_aresetn axi_dma_0/axi_resetn" in out
+    assert cmds.count("wait_on_run") == 3
+    assert (work / "overlay" / f"{name}.bit").read_bytes() == b"bit"
+    assert (work / "overlay" / f"{name}.hwh").read_text() == "<hwh/>"
+
+
+def test_vivado_tcl_steps_and_errors(projects, tmp_path):
+    (tmp_path / "a").mkdir()
+    proc, work, _ = _run_vivado_tcl(projects["pynq-z2"], tmp_path / "a", "synth")
+    assert proc.returncode == 0, proc.stderr
+    cmds = [ln.split()[0] for ln in proc.stdout.splitlines()]
+    assert "open_project" in cmds and "create_project" not in cmds and "create_bd_cell" not in cmds
+    assert [ln for ln in proc.stdout.splitlines() if ln.startswith("launch_runs")] == \
+        ["launch_runs synth_1 -jobs 4"]
+    assert not (work / "overlay").exists()
+    (tmp_path / "b").mkdir()
+    proc, _, _ = _run_vivado_tcl(projects["pynq-z2"], tmp_path / "b", "bd bogus")
+    assert proc.returncode != 0 and "unknown step 'bogus'" in proc.stderr
+    (tmp_path / "c").mkdir()
+    proc, _, _ = _run_vivado_tcl(projects["pynq-z2"], tmp_path / "c", "impl", progress="50%")
+    assert proc.returncode != 0 and "impl_1 failed" in proc.stderr
+
+
+# ---- (b) build_bitstream.sh ---------------------------------------------------------------------
+def test_build_bitstream_needs_tools(projects, tmp_path):
+    script = ROOT / "scripts" / "build_bitstream.sh"
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(["bash", str(script), str(projects["pynq-z2"])], capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2 and "vitis_hls" in lines[0] and "vivado" in lines[1], proc.stderr
+    proc = subprocess.run(["bash", str(script), str(tmp_path)], capture_output=True, text=True,
+                          env=env)
+    assert proc.returncode == 2 and "not an hwgen project" in proc.stderr
+    # with (fake) tools on PATH, it runs both, in order, inside the project
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "log"
+    for tool in ("vitis_hls", "vivado"):
+        (bindir / tool).write_text(f'#!/bin/sh\necho "{tool} $* in $(pwd)" >> {log}\n'
+                                   'mkdir -p overlay && touch overlay/x.bit overlay/x.hwh\n')
+        (bindir / tool).chmod(0o755)
+    proj = tmp_path / "proj"
+    shutil.copytree(projects["pynq-z2"], proj)
+    proc = subprocess.run(["bash", str(script), str(proj)], capture_output=True, text=True,
+                          env={"PATH": f"{bindir}:/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("vitis_hls -f build_prj.tcl -tclargs synth export in ")
+    assert calls[1].startswith("vivado -mode batch") and "-source vivado.tcl" in calls[1]
+    assert calls[1].endswith(str(proj))
+
+
+# ---- (c) packing -----------------------------------------------------------------------------
+@pytest.mark.parametrize("lanes,width,signed", [(3, 8, False), (8, 16, True), (5, 6, True),
+                                                 (2, 13, False)])
+def test_pack_matches_hwgen_and_round_trips(lanes, width, signed):
+    from hwgen.fixed import FixedType
+
+    fmt = FixedType(width, 4, signed)
+    rng = np.random.default_rng(width)
+    raw = rng.integers(fmt.min_raw, fmt.max_raw + 1, size=(lanes * 2, 3, 4))
+    words = drv.pack_input(raw, lanes, width)
+    assert np.array_equal(words, pack_axi(raw, fmt, lanes))
+    flat = drv.unpack_output(words, lanes, width, signed)
+    assert np.array_equal(flat, drv.to_stream(raw))
+    assert np.array_equal(drv.unpack_output(words.tobytes(), lanes, width, signed, 7), flat[:7])
+    assert np.array_equal(unpack_axi(words, fmt, lanes, raw.shape), raw)
+
+
+def test_packing_agrees_with_project_vectors_and_golden(projects):
+    from hwgen.golden import GoldenModel
+    from hwgen.hls.project import Project
+
+    p = projects["pynq-z2"]
+    s = _meta(p)["stream"]
+    assert s["pixel_input"] and s["in"]["lanes"] == 3 and s["in"]["width"] == 8
+    graph = Project.open(p).graph()
+    golden = GoldenModel(graph)
+    x = np.fromfile(p / "tb/tb_data/input_0.bin", dtype=np.int32)
+    words = drv.pack_stream(x, s["in"]["lanes"], s["in"]["width"])
+    assert words.shape == (x.size // 3, 3)
+    chw = drv.unpack_output(words, 3, 8, False).reshape(*s["input_shape"][1:], 3).transpose(2, 0, 1)
+    assert np.array_equal(drv.pack_input(chw, 3, 8), words)
+    out = golden.run(chw)
+    out_words = pack_axi(out, graph.tensors[graph.output].fmt, s["out"]["lanes"])
+    got = drv.unpack_output(out_words, s["out"]["lanes"], s["out"]["width"], s["out"]["signed"],
+                            int(np.prod(s["output_shape"])))
+    want = np.fromfile(p / "tb/tb_data/expected_0.bin", dtype=np.int32)
+    assert np.array_equal(got, want)
+
+
+def test_preprocess_and_top5(tmp_path):
+    from PIL import Image
+
+    from hwgen.images import load_rgb
+
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, size=(90, 120, 3), dtype=np.uint8)
+    Image.fromarray(img).save(tmp_path / "a.png")
+    raw = drv.preprocess_image(img, 64)
+    assert raw.shape == (3, 64, 64)
+    assert np.array_equal(raw, load_rgb(tmp_path / "a.png", 64).transpose(2, 0, 1))
+    t = drv.top5([0.1, 3.0, 2.0, 3.0, -1.0, 0.5, 0.7], ["a", "b", "c", "d"])
+    assert [i for i, _, _ in t] == [1, 3, 2, 6, 5] and t[0][1] == "b" and t[3][1] == "class 6"
+
+
+# ---- (d) HwgenOverlay and bring-up against a fake pynq ---------------------------------------
+def _fake_pynq(project: Path, corrupt: bool = False, with_dma: bool = True):
+    from hwgen.golden import GoldenModel
+    from hwgen.hls.project import Project
+
+    s = _meta(project)["stream"]
+    graph = Project.open(project).graph()
+    golden = GoldenModel(graph)
+    state = {"starts": 0}
+
+    class Buf(np.ndarray):
+        def flush(self):
+            state["flushed"] = True
+
+        def invalidate(self):
+            pass
+
+    def allocate(shape, dtype):
+        return np.zeros(shape, dtype=dtype).view(Buf)
+
+    class Channel:
+        def __init__(self, send):
+            self.send = send
+
+        def transfer(self, buf):
+            if not self.send:
+                state["out"] = buf
+                return
+            assert state["starts"] > 0, "DMA before ap_start"
+            assert state.get("flushed"), "input buffer not flushed"
+            vals = drv.unpack_output(buf, s["in"]["lanes"], s["in"]["width"], s["in"]["signed"])
+            c, h, w = s["input_shape"]
+            y = golden.run(vals.reshape(h, w, c).transpose(2, 0, 1))
+            words = drv.pack_input(y, s["out"]["lanes"], s["out"]["width"]).reshape(-1)
+            if corrupt:
+                words[3] ^= 1
+            state["out"][: words.size] = words
+
+        def wait(self):
+            pass
+
+    class DMA:
+        sendchannel, recvchannel = Channel(True), Channel(False)
+
+    class IP:
+        def write(self, offset, value):
+            assert offset == 0 and value & 1
+            state["starts"] += 1
+
+    class Overlay:
+        def __init__(self, bitfile, download=True):
+            assert Path(bitfile).is_file()
+            self.ip_dict = {"hwgen_top_0": {"type": "hwgen:hwgen:hwgen_top:1.0"}}
+            self.hwgen_top_0 = IP()
+            if with_dma:
+                self.ip_dict["axi_dma_0"] = {"type": "xilinx.com:ip:axi_dma:7.1"}
+                self.axi_dma_0 = DMA()
+
+    mod = types.ModuleType("pynq")
+    mod.Overlay, mod.allocate = Overlay, allocate
+    return mod, state
+
+
+@pytest.fixture
+def board_copy(projects, tmp_path):
+    p = tmp_path / "board"
+    shutil.copytree(projects["pynq-z2"], p)
+    bit = p / _meta(p)["stream"]["overlay"]
+    bit.parent.mkdir()
+    bit.write_bytes(b"bit")
+    bit.with_suffix(".hwh").write_text("<hwh/>")
+    return p
+
+
+def _bringup(project: Path):
+    spec = importlib.util.spec_from_file_location("bringup_under_test", project / "driver/bringup.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.pop("hwgen_driver", None)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("corrupt,with_dma,status", [(False, True, 0), (True, True, 1),
+                                                     (False, False, 1)])
+def test_bringup_with_fake_pynq(board_copy, monkeypatch, capsys, corrupt, with_dma, status):
+    assert (board_copy / "driver/hwgen_driver.py").read_text() == \
+        Path(drv.__file__).read_text()
+    fake, state = _fake_pynq(board_copy, corrupt, with_dma)
+    monkeypatch.setitem(sys.modules, "pynq", fake)
+    monkeypatch.syspath_prepend(str(board_copy / "driver"))
+    try:
+        assert _bringup(board_copy).main([str(board_copy)]) == status
+    finally:
+        sys.modules.pop("hwgen_driver", None)
+    out = capsys.readouterr().out
+    assert "PASS  bitstream loads" in out
+    if status == 0:
+        assert "PASS  vector 0" in out and "PASS  vector 1" in out
+        assert out.strip().endswith("BRING-UP PASS") and state["starts"] == 2
+    elif with_dma:
+        assert "FAIL  vector 0" in out and "first at" in out
+        assert out.strip().splitlines()[-1].startswith("BRING-UP FAIL")
+    else:
+        assert "FAIL  AXI DMA present" in out and "vector" not in out
+
+
+def test_overlay_classify_with_fake_pynq(board_copy, monkeypatch):
+    from hwgen.golden import GoldenModel
+    from hwgen.hls.project import Project
+
+    fake, state = _fake_pynq(board_copy)
+    monkeypatch.setitem(sys.modules, "pynq", fake)
+    ov = drv.HwgenOverlay(board_copy, auto_restart=True)
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, size=(80, 100, 3), dtype=np.uint8)
+    res = ov.classify(img, [f"n{i}" for i in range(1000)])
+    graph = Project.open(board_copy).graph()
+    want = GoldenModel(graph).logits(drv.preprocess_image(img, 64).astype(np.float32))
+    assert np.array_equal(res["logits"], want.reshape(-1))
+    assert [t[0] for t in res["top5"]] == [t[0] for t in drv.top5(want)]
+    assert res["top5"][0][1] == f"n{res['top5'][0][0]}" and res["fps"] > 0
+    ov.classify(img)
+    assert state["starts"] == 1  # auto-restart: ap_start written once
