@@ -19,12 +19,12 @@ from ..errors import HwgenError
 from ..ir import Graph
 from ..quant import dump_config, resolved_config
 from ..resources import data_dir
+from ..pynq_driver import to_stream
 from ..toolchain import ap_types_include
 from .folding import plan_folding
 from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
                       axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call)
-from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, stream_order, \
-    write_atomically
+from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
 
 TOP = "hwgen_top"
 
@@ -196,8 +196,8 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
     golden = GoldenModel(graph)
     for i, x in enumerate(vectors or []):
         raw = golden.quantize_input(x)
-        files[f"{VECTOR_DIR}/input_{i}.bin"] = stream_order(raw).astype(np.int32).tobytes()
-        files[f"{VECTOR_DIR}/expected_{i}.bin"] = stream_order(golden.run(raw)).astype(
+        files[f"{VECTOR_DIR}/input_{i}.bin"] = to_stream(raw).astype(np.int32).tobytes()
+        files[f"{VECTOR_DIR}/expected_{i}.bin"] = to_stream(golden.run(raw)).astype(
             np.int32).tobytes()
     meta = {"hwgen": __version__, "top": TOP, "model": graph.name, "board": board["name"],
             "vectors": len(vectors or []),

@@ -25,6 +25,7 @@ from ..ir import Fire, Graph, Node
 from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from ..ops.base import Op
 from ..ops.pool import RECIP_BITS
+from ..pynq_driver import pack_stream, to_stream, unpack_output
 
 #: pipeline depth estimates (cycles) added to a kernel's iteration count
 MVAU_DEPTH = 10
@@ -504,12 +505,6 @@ def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stri
 
 
 # ---- stream data helpers (testbenches) -------------------------------------------------------
-def to_stream(raw: np.ndarray) -> np.ndarray:
-    """Raw (C, H, W) or (C,) values in stream order (pixels raster, channels ascending)."""
-    raw = np.asarray(raw, dtype=np.int64)
-    return raw.reshape(raw.shape[0], -1).T.ravel()
-
-
 def from_stream(flat: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """Inverse of ``to_stream``."""
     c = shape[0]
@@ -518,24 +513,12 @@ def from_stream(flat: np.ndarray, shape: Sequence[int]) -> np.ndarray:
 
 def pack_axi(raw: np.ndarray, fmt: FixedType, lanes: int) -> np.ndarray:
     """The AXI4-Stream words (axi.h packing) of a raw tensor: uint8 array (words, AXI_BITS/8),
-    byte 0 = data bits 7..0."""
-    vals = fmt.to_bits(to_stream(raw)).reshape(-1, lanes)
-    nbytes = axi_bits(fmt, lanes) // 8
-    out = np.zeros((vals.shape[0], nbytes), dtype=np.uint8)
-    for lane in range(lanes):
-        for bit in range(fmt.width):
-            pos = lane * fmt.width + bit
-            out[:, pos // 8] |= (((vals[:, lane] >> bit) & 1) << (pos % 8)).astype(np.uint8)
-    return out
+    byte 0 = data bits 7..0. One implementation, the PYNQ driver's, serves hwgen and the board."""
+    return pack_stream(to_stream(raw), lanes, fmt.width)
 
 
 def unpack_axi(words: np.ndarray, fmt: FixedType, lanes: int, shape: Sequence[int]) -> np.ndarray:
     """Inverse of ``pack_axi``: raw integers of shape ``shape``."""
-    words = np.asarray(words, dtype=np.int64)
-    vals = np.zeros((words.shape[0], lanes), dtype=np.int64)
-    for lane in range(lanes):
-        for bit in range(fmt.width):
-            pos = lane * fmt.width + bit
-            vals[:, lane] |= ((words[:, pos // 8] >> (pos % 8)) & 1) << bit
-    return from_stream(fmt.from_bits(vals.ravel()), shape)
+    vals = unpack_output(np.asarray(words, dtype=np.uint8), lanes, fmt.width, fmt.signed)
+    return from_stream(vals, shape)
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..ir import Graph
+from ..pynq_driver import to_stream
 
 PROJECT_FILE = "hwgen_project.json"
 MODEL_FILE = "model.onnx"  # the normalised float model the project was generated from
@@ -50,11 +51,6 @@ def write_atomically(out_dir: Path, files: dict[str, str | bytes], force: bool) 
         raise
 
 
-def stream_order(x: np.ndarray) -> np.ndarray:
-    """(C, H, W) or (C,) values in stream order: pixels in raster order, channels ascending."""
-    return x.transpose(1, 2, 0).reshape(-1) if x.ndim == 3 else x.reshape(-1)
-
-
 def vector_inputs(graph: Graph, count: int, start: int = 0) -> list[np.ndarray]:
     """Seeded test inputs: random pixels for pixel-input graphs, else random preprocessed values."""
     shape = graph.shape(graph.input)
@@ -75,8 +71,8 @@ def write_vector(folder: Path, index: int, graph: Graph, x: np.ndarray) -> None:
     golden = GoldenModel(graph)
     raw = golden.quantize_input(x)
     folder.mkdir(parents=True, exist_ok=True)
-    stream_order(raw).astype(np.int32).tofile(folder / f"input_{index}.bin")
-    stream_order(golden.run(raw)).astype(np.int32).tofile(folder / f"expected_{index}.bin")
+    to_stream(raw).astype(np.int32).tofile(folder / f"input_{index}.bin")
+    to_stream(golden.run(raw)).astype(np.int32).tofile(folder / f"expected_{index}.bin")
 
 
 @dataclass
@@ -142,7 +138,7 @@ class Project:
                     continue
                 size = want[t].size
                 got = traces[key][i * size:(i + 1) * size]
-                if got.size != size or not np.array_equal(got, stream_order(want[t])):
+                if got.size != size or not np.array_equal(got, to_stream(want[t])):
                     return node.name
         return None
 
