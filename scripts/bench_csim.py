@@ -40,7 +40,7 @@ def main() -> int:
     model = str(real) if real.is_file() else "squeezenet1_1"
     with tempfile.TemporaryDirectory() as tmp:
         out = args.keep or Path(tmp) / "p"
-        hwgen.api.generate_project(model, out, calib=calib if calib.is_dir() else None,
+        hwgen.generate_project(model, out, calib=calib if calib.is_dir() else None,
                                    calib_limit=20, vectors=args.images, force=True)
         res = run_csim(out, images=args.images)
         graph = Project.open(out).graph()
