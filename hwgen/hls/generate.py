@@ -15,7 +15,6 @@ import jinja2
 import numpy as np
 
 from .. import __version__
-from ..errors import HwgenError
 from ..ir import Graph
 from ..quant import dump_config, resolved_config
 from ..resources import data_dir

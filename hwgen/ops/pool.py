@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
 from ..fixed import FixedType
-from .base import Op, Shape, pair, reads_onnx, require
+from .base import Op, pair, reads_onnx, require
 
 
 def pooled_size(n: int, k: int, s: int, pad_begin: int, pad_end: int, ceil: bool) -> int:

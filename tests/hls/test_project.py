@@ -6,13 +6,12 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import onnx_factory as F
-from helpers import IMAGES, REAL_MODEL, needs_shared
+from helpers import IMAGES, REAL_MODEL
 from hwgen.cli import main
 from hwgen.hls.csim import run_csim
 
