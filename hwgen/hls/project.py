@@ -86,7 +86,7 @@ class Project:
 
     @classmethod
     def open(cls, path: str | Path) -> "Project":
-        d = Path(path)
+        d = Path(path).resolve()  # the testbench runs inside the project: paths must not be relative
         f = d / PROJECT_FILE
         if not f.is_file():
             raise HwgenError(f"{d}: not an hwgen project (no {PROJECT_FILE}); create one with "

@@ -51,6 +51,11 @@ def test_csim_bit_exact_and_trace(small_project):
     assert (small_project / "tb/tb_data/expected_2.bin").is_file()
 
 
+def test_csim_with_a_relative_path(small_project, monkeypatch):
+    monkeypatch.chdir(small_project.parent)
+    assert run_csim(small_project.name, images=1).mismatches == 0
+
+
 def test_csim_detects_a_wrong_weight(small_project, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(small_project, bad)
