@@ -15,23 +15,18 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".webp")
 
 def load_rgb(path: str | Path, size: int = 224, resize: int = 256) -> np.ndarray:
     """(size, size, 3) uint8 RGB: shorter side resized to ``resize`` (bilinear), centre crop.
-    Images already ``size`` x ``size`` are taken as they are."""
+    Images already ``size`` x ``size`` are taken as they are. The resize and crop are the board
+    driver's own (pynq_driver.preprocess_image), so host and board see the same pixels."""
     from PIL import Image  # noqa: PLC0415
+
+    from .pynq_driver import preprocess_image  # noqa: PLC0415
 
     try:
         with Image.open(path) as im:
-            im = im.convert("RGB")
-            w, h = im.size
-            if (w, h) != (size, size):
-                scale = resize / min(w, h)
-                im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))),
-                               Image.BILINEAR)
-                w, h = im.size
-                left, top = (w - size) // 2, (h - size) // 2
-                im = im.crop((left, top, left + size, top + size))
-            return np.asarray(im, dtype=np.uint8)
+            rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
     except (OSError, ValueError) as exc:
         raise HwgenError(f"{path}: cannot read image ({exc})") from None
+    return preprocess_image(rgb, size, resize).transpose(1, 2, 0).astype(np.uint8)
 
 
 def preprocess(rgb: np.ndarray, pp: Preprocess) -> np.ndarray:
