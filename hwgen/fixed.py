@@ -114,7 +114,9 @@ class FixedType:
 
     def _overflow_counting(self, r: np.ndarray) -> tuple[np.ndarray, int]:
         lo, hi = r.min(initial=0), r.max(initial=0)
-        if lo >= self.min_raw and hi <= self.max_raw:
+        # AP_SAT_SYM never yields the most negative code, even from an in-range value
+        sym = self.overflow == "AP_SAT_SYM" and self.signed and self.width > 1
+        if lo >= (self.min_raw + 1 if sym else self.min_raw) and hi <= self.max_raw:
             return r, 0
         return self._overflow(r), int(np.count_nonzero((r < self.min_raw) | (r > self.max_raw)))
 

@@ -4,6 +4,7 @@
 //   types.h   Pack<T, N> stream word, axis_t<W>, raw-integer helpers (HWGEN_CSIM_NATIVE)
 //   window.h  sliding_window<G>: KxK windows with stride and padding (used by conv2d, maxpool2d)
 //   conv2d.h  conv2d<CFG>: convolution + bias + ReLU; weight layout; Fire-module FIFO depths
+//   conv2d_ddr.h  conv2d_ddr<CFG>: the same convolution with its weights streamed from DDR
 //   pool.h    maxpool2d<CFG>, global_avgpool<CFG>
 //   stream.h  concat_channels<CFG>, duplicate<CFG>, regroup<CFG>
 //   axi.h     axis_to_stream<CFG>, stream_to_axis<CFG>
@@ -12,6 +13,7 @@
 
 #include "axi.h"
 #include "conv2d.h"
+#include "conv2d_ddr.h"
 #include "pool.h"
 #include "stream.h"
 #include "types.h"

@@ -1,7 +1,8 @@
 """Folding (PE/SIMD per layer and the lane count of every stream) for the HLS backend.
 
-The default keeps every kernel modest (at most ``DEFAULT_MAX`` lanes); the configuration's
-``folding:`` section overrides it per layer (``{layer: {pe: P, simd: S}}``, names or patterns).
+The default keeps every kernel modest (at most ``DEFAULT_MAX`` lanes, weights on chip); the
+configuration's ``folding:`` section overrides it per layer (``{layer: {pe: P, simd: S, weights:
+chip|ddr}}``, names or patterns). ``hwgen.hls.optimise`` writes such a section for a board.
 """
 from __future__ import annotations
 
@@ -63,12 +64,16 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None
                                  f"simd={simd} must divide {cin}")
             if in_lanes % simd and simd % in_lanes:
                 simd = _largest_divisor(cin, in_lanes) if not ov.get("simd") else simd
-            plan[node.name] = Folding(pe=pe, simd=simd, in_lanes=in_lanes)
+            where = ov.get("weights", "chip")
+            if where not in ("chip", "ddr"):
+                raise HwgenError(f"folding: layer {node.name!r}: weights: {where!r}; "
+                                 "supported: chip, ddr")
+            plan[node.name] = Folding(pe=pe, simd=simd, in_lanes=in_lanes, ddr=where == "ddr")
             lanes[node.outputs[0]] = pe
         else:
             if ov:
-                raise HwgenError(f"folding: layer {node.name!r} ({node.kind}) has no pe/simd; "
-                                 "its lanes follow its input")
+                raise HwgenError(f"folding: layer {node.name!r} ({node.kind}) has no pe/simd or "
+                                 "weights; its lanes follow its input")
             plan[node.name] = Folding(in_lanes=in_lanes)
             lanes[node.outputs[0]] = in_lanes
     return plan, lanes

@@ -23,7 +23,18 @@ from ..toolchain import ap_types_include
 from .folding import plan_folding
 from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
                       axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call)
+from .ddr import ddr_layout
 from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
+
+#: the image of the weights that live in DDR (the testbench's DDR, the driver's weight buffer)
+DDR_FILE = "ddr_weights.bin"
+
+
+def register_offset(index: int, addr64: bool) -> int:
+    """AXI-Lite offset of the index-th weight pointer of the top function: Vitis HLS puts its
+    control registers at 0x00-0x0c and then each scalar argument in order, a 64-bit one in three
+    32-bit slots (low, high, reserved), a 32-bit one in two (data, reserved)."""
+    return 0x10 + index * (0xC if addr64 else 0x8)
 
 TOP = "hwgen_top"
 
@@ -42,6 +53,7 @@ class Stage:
     trace: tuple[str, str] | None  # (stream variable, tensor name) dumped under HWGEN_TRACE
     folding: Folding | None = None
     layer: str | None = None
+    ddr_port: str | None = None  # the top function's weight pointer, for weights in DDR
 
 
 def _env() -> jinja2.Environment:
@@ -78,7 +90,9 @@ def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
         ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
         out = node.outputs[0]
         var[out] = new_stream(out, call.out_streams[0])
-        stages.append(Stage(call, call.call(ins, [var[out]]), (var[out], out), fold, node.name))
+        port = f"w_{call.name}" if call.ddr_image is not None else None
+        stages.append(Stage(call, call.call(ins, [var[out]], ddr_port=port), (var[out], out),
+                            fold, node.name, port))
         fire = fire_of_squeeze.get(node.name)
         if fire is not None:  # fork the squeeze output into both expand branches
             depths = fire_fifo_depths(graph, fire, plan)
@@ -151,6 +165,9 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
     streams, stages, lanes = build_dataflow(graph, cfg.get("folding"))
     rep = layer_report(graph, stages, float(board["clock_mhz"]))
     env = _env()
+    ddr_layers, ddr_blob = ddr_layout([(st.ddr_port, st.layer, st.call.ddr_image)
+                                       for st in stages if st.ddr_port])
+    addr64 = board["family"] != "zynq7"  # Zynq-7000 masters have 32-bit addresses
     inp, outp = graph.tensors[graph.input], graph.tensors[graph.output]
     ctx = {
         "version": __version__, "name": cpp_ident(graph.name), "top": TOP, "board": board["name"],
@@ -170,6 +187,7 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         "in_axi_bits": axi_bits(inp.fmt, lanes[graph.input]),
         "out_axi_bits": axi_bits(outp.fmt, lanes[graph.output]),
         "graph": graph, "report": rep, "report_text": report_text(rep), "cpp_ident": cpp_ident,
+        "ddr_layers": ddr_layers, "ddr_bytes": len(ddr_blob), "addr64": addr64,
     }
     files: dict[str, str | bytes] = {
         f"firmware/{TOP}.h": env.get_template("top.h.j2").render(ctx),
@@ -190,6 +208,8 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
     for st in stages:
         if st.call.arrays:
             files[f"firmware/weights/{st.call.name}.h"] = _weights_header(st.call)
+    if ddr_layers:
+        files[DDR_FILE] = ddr_blob
     for h in sorted((data_dir("hls_templates") / "hwgen").glob("*.h")):
         files[f"firmware/hwgen/{h.name}"] = h.read_text()
     golden = GoldenModel(graph)
@@ -213,6 +233,11 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
                 "out": {"lanes": lanes[graph.output], "width": outp.fmt.width,
                         "frac": outp.fmt.frac, "signed": outp.fmt.signed,
                         "axi_bits": axi_bits(outp.fmt, lanes[graph.output])}},
+            "ddr": {"file": DDR_FILE if ddr_layers else None, "bytes": len(ddr_blob),
+                    "addr64": addr64, "layers": [
+                        {"port": d.port, "layer": d.layer, "offset": d.offset,
+                         "register": register_offset(i, addr64)}
+                        for i, d in enumerate(ddr_layers)]},
             "trace_names": {t: cpp_ident(t) for t in graph.tensors}}
     files[PROJECT_FILE] = json.dumps(meta, indent=2)
     write_atomically(Path(out_dir), files, force)

@@ -26,11 +26,14 @@ from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from ..ops.base import Op
 from ..ops.pool import RECIP_BITS
 from ..pynq_driver import pack_stream, to_stream, unpack_output
+from .ddr import beats_per_word, pack_ddr_weights
 
 #: pipeline depth estimates (cycles) added to a kernel's iteration count
 MVAU_DEPTH = 10
 WINDOW_DEPTH = 4
 SIMPLE_DEPTH = 3
+#: cycles from a burst request on an AXI4 master port to its first beat (Zynq HP port and DDR)
+DDR_BURST_LATENCY = 64
 #: depth given to every stream that needs no more (Vitis' default)
 DEFAULT_FIFO_DEPTH = 2
 #: window words the matrix-vector unit may be ahead of its output (internal FIFO + pipeline)
@@ -84,6 +87,8 @@ class Folding:
     simd: int = 1
     in_lanes: int | None = None
     out_lanes: int | None = None
+    #: conv only: weights in DDR, streamed through an AXI4 master port (conv2d_ddr.h)
+    ddr: bool = False
 
     @property
     def lanes(self) -> int:
@@ -116,6 +121,7 @@ class KernelCall:
     arrays: list[KernelArray] = field(default_factory=list)
     cycles: int = 0  # estimated cycles per frame
     pragmas: list[str] = field(default_factory=list)  # for the function that declares the arrays
+    ddr_image: np.ndarray | None = None  # weights in DDR: uint64 beats (hwgen.hls.ddr)
 
     @property
     def in_lanes(self) -> list[int]:
@@ -128,16 +134,18 @@ class KernelCall:
         return [_lanes_of(t) for t in self.out_streams]
 
     def call(self, inputs: Sequence[str], outputs: Sequence[str],
-             arrays: Sequence[str] | None = None) -> str:
+             arrays: Sequence[str] | None = None, ddr_port: str | None = None) -> str:
         """The C++ statement, given stream variable names (and array names, default the
-        ``arrays`` names)."""
+        ``arrays`` names; for a kernel with weights in DDR, the pointer it reads them from)."""
         if len(inputs) != len(self.in_streams) or len(outputs) != len(self.out_streams):
             raise HwgenError(f"{self.kernel} {self.name}: takes {len(self.in_streams)} input and "
                              f"{len(self.out_streams)} output stream(s)")
         names = list(arrays) if arrays is not None else [a.name for a in self.arrays]
         if len(names) != len(self.arrays):
             raise HwgenError(f"{self.kernel} {self.name}: takes {len(self.arrays)} array(s)")
-        args = ", ".join([*inputs, *outputs, *names])
+        if (self.ddr_image is not None) != (ddr_port is not None):
+            raise HwgenError(f"{self.kernel} {self.name}: a DDR weight port goes with DDR weights")
+        args = ", ".join([*inputs, *outputs, *([ddr_port] if ddr_port else []), *names])
         return f"{self.kernel}<{self.config_name}>({args});"
 
 
@@ -226,6 +234,9 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
            "bias must not be finer than the accumulator")
     k, s = op.kernel, op.stride
     t, l, b, r = op.pad
+    block = ow  # DDR weights: one output row per pass over the weights
+    beats = beats_per_word(pe, simd, op.weight_fmt.width)
+    ddr = [("unsigned", "BLOCK", block), ("unsigned", "BEATS", beats)] if fold.ddr else []
     cfg = f"{ident}_config"
     config = _struct(cfg, {"in_t": in_fmt.cpp(), "out_t": out_fmt.cpp(),
                            "acc_t": op.accum_fmt.cpp(), "weight_t": op.weight_fmt.cpp(),
@@ -237,22 +248,34 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
                       ("unsigned", "PAD_L", l), ("unsigned", "PAD_B", b),
                       ("unsigned", "PAD_R", r), ("bool", "RELU", op.relu),
                       ("unsigned", "PE", pe), ("unsigned", "SIMD", simd),
-                      ("unsigned", "IN_LANES", in_lanes)],
-                     f"{node.name}: conv {op.describe()}, {cin}x{h}x{w} -> {cout}x{oh}x{ow}")
+                      ("unsigned", "IN_LANES", in_lanes), *ddr],
+                     f"{node.name}: conv {op.describe()}, {cin}x{h}x{w} -> {cout}x{oh}x{ow}"
+                     + (", weights in DDR" if fold.ddr else ""))
     wname, bname = f"{ident}_w", f"{ident}_b"
-    arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), pack_conv_weights(w_raw, pe, simd)),
-              KernelArray(bname, raw_ctype(op.bias_fmt), np.asarray(b_raw, np.int64))]
-    mvau = oh * ow * (cout // pe) * (k * k * cin // simd)
+    packed = pack_conv_weights(w_raw, pe, simd)
+    bias = KernelArray(bname, raw_ctype(op.bias_fmt), np.asarray(b_raw, np.int64))
+    bias_pragma = f"#pragma HLS ARRAY_PARTITION variable={bname} cyclic factor={pe} dim=1"
+    nf, sf = cout // pe, k * k * cin // simd
     mode = _conv_mode(op, in_lanes, simd)
     front = 0
     if mode == "window":
         front = window_iterations(h, w, cin, in_lanes, simd, k, s, t, oh, ow) + WINDOW_DEPTH
-    elif mode == "regroup":
+    elif mode == "regroup" or fold.ddr:  # (conv2d_ddr copies a direct input through)
         front = h * w * cin // min(in_lanes, simd) + SIMPLE_DEPTH
+    out_t = [_pack(out_fmt, pe)]
+    if fold.ddr:
+        blocks = oh * ow // block
+        mvau = blocks * (block * sf + nf * sf * block + block * nf + MVAU_DEPTH + 2 * SIMPLE_DEPTH)
+        fetch = blocks * (nf * sf * beats + DDR_BURST_LATENCY)
+        return KernelCall(ident, "hwgen::conv2d_ddr", cfg, config, [_pack(in_fmt, in_lanes)],
+                          out_t, [bias], max(mvau, front, fetch) + MVAU_DEPTH, [bias_pragma],
+                          ddr_image=pack_ddr_weights(packed, pe, simd, op.weight_fmt.width))
+    arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), packed), bias]
+    mvau = oh * ow * nf * sf
     pragmas = [f"#pragma HLS ARRAY_RESHAPE variable={wname} cyclic factor={pe * simd} dim=1",
-               f"#pragma HLS ARRAY_PARTITION variable={bname} cyclic factor={pe} dim=1"]
-    return KernelCall(ident, "hwgen::conv2d", cfg, config, [_pack(in_fmt, in_lanes)],
-                      [_pack(out_fmt, pe)], arrays, max(mvau, front) + MVAU_DEPTH, pragmas)
+               bias_pragma]
+    return KernelCall(ident, "hwgen::conv2d", cfg, config, [_pack(in_fmt, in_lanes)], out_t,
+                      arrays, max(mvau, front) + MVAU_DEPTH, pragmas)
 
 
 # ---- pooling ---------------------------------------------------------------------------------
@@ -488,16 +511,19 @@ def fire_fifo_depths(graph: Graph, fire: Fire, folding: Mapping[str, Folding]
     if (oh, ow) != (h, w):
         raise HwgenError(f"{fire.name}: expand3x3 changes the spatial size {h}x{w} -> {oh}x{ow}; "
                          "concat needs both branches in step")
-    return fifo_depths(h, w, c, sq_lanes, f3.simd, e3.op.kernel, e3.op.stride, e3.op.pad[0])
+    return fifo_depths(h, w, c, sq_lanes, f3.simd, e3.op.kernel, e3.op.stride, e3.op.pad[0],
+                       ddr3=f3.ddr)
 
 
 def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stride: int = 1,
-                pad_t: int = 1) -> dict[str, int]:
+                pad_t: int = 1, ddr3: bool = False) -> dict[str, int]:
     """``fire_fifo_depths`` from numbers: the squeeze output is (c, h, w) on ``lanes`` lanes, the
-    KxK expand reads it with ``simd3``; both expands keep h x w."""
+    KxK expand reads it with ``simd3``; both expands keep h x w. With ``ddr3`` the KxK expand is
+    a conv2d_ddr, which takes a whole output row of window words before its first output."""
     out_h = (h + 2 * pad_t - k) // stride + 1
     out_w = (w + 2 * pad_t - k) // stride + 1
-    lead = window_lead_pixels(h, w, c, lanes, simd3, k, stride, pad_t, out_h, out_w)
+    slack = _WINDOW_SLACK + (out_w * k * k * (c // simd3) if ddr3 else 0)
+    lead = window_lead_pixels(h, w, c, lanes, simd3, k, stride, pad_t, out_h, out_w, slack)
     return {"expand1x1_in": (max(lead, 0) + 2) * (c // lanes),
             "expand3x3_in": DEFAULT_FIFO_DEPTH,
             "expand1x1_out": DEFAULT_FIFO_DEPTH,

@@ -7,6 +7,7 @@ and a ``run`` function that feeds ``top`` from a file and writes its outputs (ha
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 from dataclasses import dataclass
@@ -230,7 +231,13 @@ def graph_case(name: str, graph: Graph, folding: dict[str, K.Folding], x_raw: np
         in_vars = [take(t, node.name, need) for t, need in zip(node.inputs, kc.in_lanes)]
         out_t = node.outputs[0]
         var = stream(f"s_{kc.name}", kc.out_streams[0])
-        body.append("  " + kc.call(in_vars, [var]))
+        port = None
+        if kc.ddr_image is not None:  # weights in "DDR": a constant array behind the pointer
+            port = f"ddr_{kc.name}"
+            beats = ",".join(f"{int(v)}ULL" for v in kc.ddr_image)
+            decls.append(f"static const hwgen::ddr_word_t {port}[{kc.ddr_image.size}] = "
+                         f"{{{beats}}};")
+        body.append("  " + kc.call(in_vars, [var], ddr_port=port))
         publish(out_t, var, kc.out_lanes[0], kc.name)
         macs += node.op.macs([graph.shape(t) for t in node.inputs], graph.shape(out_t))
 
@@ -322,7 +329,8 @@ def folding_for_conv(rng, cin: int, cout: int) -> K.Folding:
 
 # ---- case generators -------------------------------------------------------------------------
 def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, cout=None,
-              hw=None, fold: K.Folding | None = None, relu=None, narrow_acc=None) -> Case:
+              hw=None, fold: K.Folding | None = None, relu=None, narrow_acc=None,
+              ddr: bool = False) -> Case:
     rng = np.random.default_rng(seed)
     k = k if k is not None else int(rng.choice([1, 1, 3, 3, 5]))
     stride = stride if stride is not None else int(rng.choice([1, 1, 2, 3]))
@@ -340,8 +348,8 @@ def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, 
     x = rand_raw(rng, in_fmt, (cin, h, w))
     acc, frac = op.exact([x], [in_fmt])
     gb.add("conv", op, ["x"], out_fmt_for(rng, acc, frac))
-    fold = fold or folding_for_conv(rng, cin, cout)
-    desc = (f"conv {cin}x{h}x{w} -> {cout} k{k} s{stride} pad{list(pad)} relu={relu} "
+    fold = dataclasses.replace(fold or folding_for_conv(rng, cin, cout), ddr=ddr)
+    desc = (f"conv{' (DDR weights)' if ddr else ''} {cin}x{h}x{w} -> {cout} k{k} s{stride} pad{list(pad)} relu={relu} "
             f"PE={fold.pe} SIMD={fold.simd} in_lanes={fold.in_lanes} in {in_fmt} w "
             f"{op.weight_fmt} acc {op.accum_fmt} out {gb.g.tensors[gb.g.output].fmt}")
     return graph_case(name, gb.g, {"conv": fold}, x, fold.in_lanes or fold.simd, desc)

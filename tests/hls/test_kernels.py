@@ -51,6 +51,18 @@ def _native_specs():
     }
     for i in range(10):
         specs[f"conv_random{i:02d}"] = (C.conv_case, 1000 + i, {})
+    # weights in DDR (conv2d_ddr): the three front ends, then random geometry and formats
+    specs["conv_ddr_direct"] = (C.conv_case, 31, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=8,
+                                                      cout=6, fold=K.Folding(3, 4, in_lanes=4),
+                                                      ddr=True))
+    specs["conv_ddr_regroup"] = (C.conv_case, 32, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=12,
+                                                       cout=10, fold=K.Folding(5, 6, in_lanes=2),
+                                                       ddr=True))
+    specs["conv_ddr_window"] = (C.conv_case, 33, dict(k=3, stride=1, pad=(1, 1, 1, 1), cin=8,
+                                                      cout=16, fold=K.Folding(8, 4, in_lanes=4),
+                                                      ddr=True))
+    for i in range(4):
+        specs[f"conv_ddr_random{i}"] = (C.conv_case, 1100 + i, dict(ddr=True))
     specs["pool_3x3_s2_ceil"] = (C.maxpool_case, 20, dict(k=3, stride=2, ceil=True))
     specs["pool_2x2_s2"] = (C.maxpool_case, 21, dict(k=2, stride=2, ceil=False))
     specs["pool_other_out_fmt"] = (C.maxpool_case, 22, dict(same_fmt=False))
@@ -70,6 +82,7 @@ NATIVE = _native_specs()
 #: alone covers windowed, direct and regrouped convs, max pooling, a Fire module, global average
 #: pooling and both AXI adapters.
 AP = ["conv_regroup_merge", "conv_5x5_stride2", "conv_narrow_acc", "conv_random00",
+      "conv_ddr_window", "conv_ddr_random0",
       "pool_3x3_s2_ceil", "gap_random0", "chain_axi", "plumbing"]
 
 def _build(specs: dict, names) -> list[C.Case]:

@@ -1,0 +1,245 @@
+// hwgen kernel library: 2-D convolution whose weights live in DDR (too many for the chip's RAM).
+//
+// conv2d_ddr<CFG>(in, out, wmem, bias)
+// ====================================
+//   in, out, bias : as conv2d (conv2d.h); the result is bit-identical to conv2d's
+//   wmem : const ddr_word_t*  (an AXI4 master port, 64-bit beats): the layer's weights in conv2d's
+//          "[NF][SF][SIMD][PE]" layout, one weight word (the PE*SIMD weights of one (nf, sf)) per
+//          BEATS consecutive beats. Weight k = s*PE + pe of word i sits at bits [k*W, k*W + W) of
+//          beats i*BEATS .. i*BEATS + BEATS - 1 read as one little-endian bit string (W = weight
+//          width; the last beat is zero-padded). hwgen.hls.ddr.pack_ddr_weights writes this image.
+//
+// CFG: conv2d's config plus
+//   static const unsigned BLOCK   output pixels that share one pass over the weights (divides
+//                                 OUT_H*OUT_W; hwgen uses one output row, OUT_W)
+//   static const unsigned BEATS   64-bit beats per weight word: ceil(PE*SIMD*W / 64)
+//
+// Why the loop order changes: conv2d's matrix-vector unit reads every weight once per output pixel,
+// which for a weight array in DDR would cost (weights x pixels) bytes per frame. Here a block of
+// BLOCK output pixels is held on chip (its window words) and the weights stream past it once:
+// weight traffic is (weights x pixels / BLOCK) bytes per frame, e.g. 13x less for a 13x13 layer
+// with one row per block, and each weight word is used for BLOCK cycles, so one 64-bit port keeps
+// up when BEATS <= BLOCK.
+//
+// Structure (DATAFLOW): ddr_weight_fetch (burst-reads the whole weight image OUT_H*OUT_W/BLOCK
+// times into a stream of weight words) || [sliding_window | regroup] -> conv_mvau_blocked.
+// conv_mvau_blocked, per block: load BLOCK*SF window words; one flattened loop over
+// (nf, sf, pixel) at II=1 doing PE*SIMD MACs (a weight word is read from the fetch stream when
+// pixel == 0 and kept for the BLOCK pixels); outputs gathered per pixel and emitted in raster
+// order, PE channels per word, as conv2d does.
+//   Cycles per frame ~ PIXELS * (SF + NF*SF + NF) + pipeline depths
+//   (hwgen.hls.kernels.conv_ddr_call models this; the NF*SF term is conv2d's).
+//   Buffers: BLOCK*SF*SIMD inputs, BLOCK*PE accumulators, BLOCK*OUT_C outputs.
+#ifndef HWGEN_CONV2D_DDR_H
+#define HWGEN_CONV2D_DDR_H
+
+#include "conv2d.h"
+
+namespace hwgen {
+
+/// One beat of an AXI4 master weight port.
+typedef ap_uint<64> ddr_word_t;
+
+template <class CFG>
+struct conv_ddr_traits : conv_traits<CFG> {
+  static const unsigned WPAR = CFG::PE * CFG::SIMD;
+  static const int W_BITS = fixed_traits<typename CFG::weight_t>::width;
+  static const bool W_SIGNED = fixed_traits<typename CFG::weight_t>::is_signed;
+  static const unsigned long BLOCKS = conv_traits<CFG>::PIXELS / CFG::BLOCK;
+  typedef Pack<typename conv_traits<CFG>::w_store_t, CFG::PE * CFG::SIMD> wword_t;
+};
+
+namespace detail {
+
+/// Weight image in DDR -> one weight word per (block, nf, sf), in the order the MVAU uses them.
+template <class CFG>
+void ddr_weight_fetch(const ddr_word_t* wmem, hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws) {
+  typedef conv_ddr_traits<CFG> TR;
+  const unsigned BEATS = CFG::BEATS, W = TR::W_BITS;
+  const unsigned long BEATS_PER_PASS = (unsigned long)TR::WMEM * BEATS;
+fetch_blocks:
+  for (unsigned long b = 0; b < TR::BLOCKS; ++b) {
+    ap_uint<BEATS * 64> word = 0;
+    unsigned beat = 0;
+  fetch_beats:
+    for (unsigned long i = 0; i < BEATS_PER_PASS; ++i) {  // one burst per pass
+#pragma HLS PIPELINE II = 1
+      const ddr_word_t v = wmem[i];
+      if (BEATS == 1) {
+        word = v;
+      } else {
+        word = (word >> 64) | (ap_uint<BEATS * 64>(v) << (64 * (BEATS - 1)));
+      }
+      if (++beat == BEATS) {
+        beat = 0;
+        typename TR::wword_t w;
+        for (unsigned k = 0; k < TR::WPAR; ++k) {
+#pragma HLS UNROLL
+          const ap_uint<W> bits = word.range(k * W + W - 1, k * W);
+          if (TR::W_SIGNED) {
+            const ap_int<W> sv = bits;  // same bits, read as two's complement
+            w.data[k] = (typename TR::w_store_t)sv.to_int64();
+          } else {
+            w.data[k] = (typename TR::w_store_t)bits.to_uint64();
+          }
+        }
+        ws.write(w);
+      }
+    }
+  }
+}
+
+/// Matrix-vector unit that streams its weights: for each block of BLOCK output pixels, every
+/// weight word once (see the file comment).
+template <class CFG>
+void conv_mvau_blocked(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+                       hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                       hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws,
+                       const typename conv_traits<CFG>::b_store_t bias[]) {
+  typedef conv_ddr_traits<CFG> TR;
+  typedef typename TR::reg_t reg_t;
+  typedef typename TR::x_t x_t;
+  const unsigned PE = CFG::PE, SIMD = CFG::SIMD, NF = TR::NF, SF = TR::SF, BLOCK = CFG::BLOCK;
+
+  x_t xbuf[BLOCK][SF][SIMD];
+#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 3
+  reg_t acc[BLOCK][PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS DEPENDENCE variable = acc inter distance = BLOCK true
+  typename CFG::out_t obuf[BLOCK][NF][PE];
+#pragma HLS ARRAY_PARTITION variable = obuf complete dim = 3
+
+blocks:
+  for (unsigned long blk = 0; blk < TR::BLOCKS; ++blk) {
+    unsigned p = 0, sf = 0, nf = 0;
+  load:
+    for (unsigned i = 0; i < BLOCK * SF; ++i) {
+#pragma HLS PIPELINE II = 1
+      const Pack<typename CFG::in_t, CFG::SIMD> v = in.read();
+      for (unsigned s = 0; s < SIMD; ++s) {
+#pragma HLS UNROLL
+        xbuf[p][sf][s] = (x_t)raw_of(v.data[s]);
+      }
+      if (++sf == SF) {
+        sf = 0;
+        ++p;
+      }
+    }
+    typename TR::wword_t w;
+    p = sf = nf = 0;
+  compute:
+    for (unsigned long i = 0; i < (unsigned long)NF * SF * BLOCK; ++i) {
+#pragma HLS PIPELINE II = 1
+      if (p == 0) w = ws.read();
+      if (sf == 0) {
+        for (unsigned pe = 0; pe < PE; ++pe) {
+#pragma HLS UNROLL
+          acc[p][pe] = (reg_t)bias[nf * PE + pe];
+          acc[p][pe] <<= TR::B_SHIFT;
+        }
+      }
+      HWGEN_CSIM_UNROLL
+      for (unsigned s = 0; s < SIMD; ++s) {
+#pragma HLS UNROLL
+        const reg_t xs = xbuf[p][sf][s];
+        HWGEN_CSIM_UNROLL
+        for (unsigned pe = 0; pe < PE; ++pe) {
+#pragma HLS UNROLL
+          acc[p][pe] += (reg_t)w.data[s * PE + pe] * xs;  // full-precision product
+        }
+      }
+      if (sf == SF - 1) {
+        for (unsigned pe = 0; pe < PE; ++pe) {
+#pragma HLS UNROLL
+          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe]);
+        }
+      }
+      if (++p == BLOCK) {
+        p = 0;
+        if (++sf == SF) {
+          sf = 0;
+          ++nf;
+        }
+      }
+    }
+    p = nf = 0;
+  emit:
+    for (unsigned i = 0; i < BLOCK * NF; ++i) {
+#pragma HLS PIPELINE II = 1
+      Pack<typename CFG::out_t, CFG::PE> o;
+      for (unsigned pe = 0; pe < PE; ++pe) {
+#pragma HLS UNROLL
+        o.data[pe] = obuf[p][nf][pe];
+      }
+      out.write(o);
+      if (++nf == NF) {
+        nf = 0;
+        ++p;
+      }
+    }
+  }
+}
+
+template <class CFG>
+void conv2d_ddr_front(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                      hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec, conv_tag<CONV_DIRECT>) {
+  // IN_LANES == SIMD: pass the words through (a copy keeps one DATAFLOW shape for every mode)
+  const unsigned long WORDS = (unsigned long)CFG::IN_H * CFG::IN_W * CFG::IN_C / CFG::SIMD;
+pass:
+  for (unsigned long i = 0; i < WORDS; ++i) {
+#pragma HLS PIPELINE II = 1
+    vec.write(in.read());
+  }
+}
+
+template <class CFG>
+void conv2d_ddr_front(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                      hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec, conv_tag<CONV_REGROUP>) {
+  regroup_impl<typename CFG::in_t, CFG::IN_LANES, CFG::SIMD,
+               (unsigned long)CFG::IN_H * CFG::IN_W * CFG::IN_C>(in, vec);
+}
+
+template <class CFG>
+void conv2d_ddr_front(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                      hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec, conv_tag<CONV_WINDOW>) {
+  typename CFG::in_t zero = 0;
+  sliding_window<conv_window<CFG> >(in, vec, zero);
+}
+
+}  // namespace detail
+
+template <class CFG>
+void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out, const ddr_word_t* wmem,
+                const typename conv_traits<CFG>::b_store_t bias[CFG::OUT_C]) {
+  typedef conv_ddr_traits<CFG> TR;
+  static_assert(CFG::OUT_C % CFG::PE == 0 && CFG::IN_C % CFG::SIMD == 0 &&
+                    CFG::IN_C % CFG::IN_LANES == 0,
+                "conv2d_ddr: PE, SIMD and IN_LANES must divide the channel counts");
+  static_assert(CFG::IN_LANES % CFG::SIMD == 0 || CFG::SIMD % CFG::IN_LANES == 0,
+                "conv2d_ddr: one of IN_LANES, SIMD must divide the other");
+  static_assert(CFG::OUT_H == (CFG::IN_H + CFG::PAD_T + CFG::PAD_B - CFG::K) / CFG::STRIDE + 1 &&
+                    CFG::OUT_W == (CFG::IN_W + CFG::PAD_L + CFG::PAD_R - CFG::K) / CFG::STRIDE + 1,
+                "conv2d_ddr: OUT_H / OUT_W do not match the geometry");
+  static_assert(TR::ACC_FRAC == TR::IN_FRAC + TR::W_FRAC,
+                "conv2d_ddr: acc_t must have the fraction bits of in_t plus those of weight_t");
+  static_assert(TR::B_SHIFT >= 0, "conv2d_ddr: bias_t must not be finer than acc_t");
+  static_assert(TR::PIXELS % CFG::BLOCK == 0, "conv2d_ddr: BLOCK must divide OUT_H*OUT_W");
+  static_assert(CFG::BEATS * 64 >= TR::WPAR * TR::W_BITS && (CFG::BEATS - 1) * 64 < TR::WPAR * TR::W_BITS,
+                "conv2d_ddr: BEATS must be ceil(PE*SIMD*W / 64)");
+  const unsigned BPAR = CFG::PE;
+#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = BPAR dim = 1
+  (void)BPAR;
+#pragma HLS DATAFLOW
+  hls::stream<typename TR::wword_t> ws("conv_ddr_weights");
+#pragma HLS STREAM variable = ws depth = 4
+  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > vec("conv_ddr_window");
+#pragma HLS STREAM variable = vec depth = 2
+  detail::ddr_weight_fetch<CFG>(wmem, ws);
+  detail::conv2d_ddr_front<CFG>(in, vec, detail::conv_tag<detail::conv_mode_of<CFG>::value>());
+  detail::conv_mvau_blocked<CFG>(vec, out, ws, bias);
+}
+
+}  // namespace hwgen
+
+#endif  // HWGEN_CONV2D_DDR_H
