@@ -1,0 +1,34 @@
+// hwgen RTL library: internal stream -> AXI4-Stream master (axi.h stream_to_axis).
+//
+// Same packing as hwgen_axis_in; TKEEP/TSTRB all ones; TLAST on the last word of each frame
+// (WORDS words).
+module hwgen_axis_out #(
+    parameter int AXI_BITS = 8,
+    parameter int WIDTH = 8,
+    parameter int WORDS = 1
+) (
+    input  logic                  clk,
+    input  logic                  rst_n,
+    input  logic                  in_valid,
+    output logic                  in_ready,
+    input  logic [     WIDTH-1:0] in_data,
+    output logic                  m_tvalid,
+    input  logic                  m_tready,
+    output logic [  AXI_BITS-1:0] m_tdata,
+    output logic [AXI_BITS/8-1:0] m_tkeep,
+    output logic [AXI_BITS/8-1:0] m_tstrb,
+    output logic                  m_tlast
+);
+  localparam int NW = $clog2(WORDS) > 0 ? $clog2(WORDS) : 1;
+  logic [NW-1:0] n;
+  assign m_tvalid = in_valid;
+  assign in_ready = m_tready;
+  assign m_tdata = AXI_BITS'(in_data);
+  assign m_tkeep = '1;
+  assign m_tstrb = '1;
+  assign m_tlast = n == NW'(WORDS - 1);
+  always_ff @(posedge clk) begin
+    if (!rst_n) n <= '0;
+    else if (m_tvalid && m_tready) n <= m_tlast ? '0 : n + 1'b1;
+  end
+endmodule

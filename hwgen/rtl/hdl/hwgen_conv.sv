@@ -1,0 +1,154 @@
+// hwgen RTL library: 2-D convolution = input front end + matrix-vector unit (conv2d.h).
+//
+//   MODE 0 (direct):  1x1, stride 1, no padding, IN_LANES == SIMD: the MVAU reads the input.
+//   MODE 1 (regroup): 1x1 as above with IN_LANES != SIMD: hwgen_regroup -> MVAU.
+//   MODE 2 (window):  anything else: hwgen_window (zero padding) -> FIFO -> MVAU.
+// The MVAU takes a pixel's SF window words in SF cycles, then works NF-1 more passes on them; a
+// FIFO of WIN_FIFO >= SF words lets the window run on meanwhile instead of stalling, so that the
+// next pixel's words are all there when the MVAU wants them (no bubbles: cycles stay NF*SF).
+// The generator (hwgen.rtl.modules) picks MODE as hwgen.hls.kernels._conv_mode does.
+module hwgen_conv #(
+    parameter int MODE = 2,
+    // input geometry (window mode)
+    parameter int IN_H = 4,
+    parameter int IN_W = 4,
+    parameter int IN_C = 1,
+    parameter int IN_LANES = 1,
+    parameter int K = 3,
+    parameter int STRIDE = 1,
+    parameter int PAD_T = 1,
+    parameter int PAD_L = 1,
+    parameter int OUT_H = 4,
+    parameter int OUT_W = 4,
+    parameter int WIN_FIFO = 2,  // window words buffered in front of the MVAU
+    // matrix-vector unit (see hwgen_mvau)
+    parameter int XW = 8,
+    parameter bit X_SIGNED = 1,
+    parameter int WW = 8,
+    parameter int BW = 8,
+    parameter int B_SHIFT = 0,
+    parameter int ACCW = 24,
+    parameter int PE = 1,
+    parameter int SIMD = 1,
+    parameter int NF = 1,
+    parameter int SF = 1,
+    parameter string W_FILE = "",
+    parameter string B_FILE = "",
+    parameter bit ACC_CAST = 0,
+    parameter int ACC_W = 16,
+    parameter bit ACC_SIGNED = 1,
+    parameter int ACC_OVF = 0,
+    parameter bit RELU = 0,
+    parameter int SHIFT = 0,
+    parameter int RND = 0,
+    parameter int OW = 8,
+    parameter bit OSIGNED = 1,
+    parameter int OVF = 1
+) (
+    input  logic                  clk,
+    input  logic                  rst_n,
+    input  logic                  in_valid,
+    output logic                  in_ready,
+    input  logic [IN_LANES*XW-1:0] in_data,
+    output logic                  out_valid,
+    input  logic                  out_ready,
+    output logic [   PE*OW-1:0]   out_data
+);
+  logic v_valid, v_ready;
+  logic [SIMD*XW-1:0] v_data;
+
+  if (MODE == 0) begin : g_direct
+    assign v_valid = in_valid;
+    assign in_ready = v_ready;
+    assign v_data = in_data;
+  end else if (MODE == 1) begin : g_regroup
+    hwgen_regroup #(
+        .W(XW),
+        .IN_L(IN_LANES),
+        .OUT_L(SIMD)
+    ) u_regroup (
+        .clk(clk),
+        .rst_n(rst_n),
+        .in_valid(in_valid),
+        .in_ready(in_ready),
+        .in_data(in_data),
+        .out_valid(v_valid),
+        .out_ready(v_ready),
+        .out_data(v_data)
+    );
+  end else begin : g_window
+    logic w_valid, w_ready;
+    logic [SIMD*XW-1:0] w_data;
+    hwgen_window #(
+        .W(XW),
+        .IN_H(IN_H),
+        .IN_W(IN_W),
+        .C(IN_C),
+        .IN_LANES(IN_LANES),
+        .OUT_LANES(SIMD),
+        .K(K),
+        .STRIDE(STRIDE),
+        .PAD_T(PAD_T),
+        .PAD_L(PAD_L),
+        .OUT_H(OUT_H),
+        .OUT_W(OUT_W),
+        .PAD('0)
+    ) u_window (
+        .clk(clk),
+        .rst_n(rst_n),
+        .in_valid(in_valid),
+        .in_ready(in_ready),
+        .in_data(in_data),
+        .out_valid(w_valid),
+        .out_ready(w_ready),
+        .out_data(w_data)
+    );
+    hwgen_fifo #(
+        .WIDTH(SIMD * XW),
+        .DEPTH(WIN_FIFO)
+    ) u_fifo (
+        .clk(clk),
+        .rst_n(rst_n),
+        .in_valid(w_valid),
+        .in_ready(w_ready),
+        .in_data(w_data),
+        .out_valid(v_valid),
+        .out_ready(v_ready),
+        .out_data(v_data)
+    );
+  end
+
+  hwgen_mvau #(
+      .XW(XW),
+      .X_SIGNED(X_SIGNED),
+      .WW(WW),
+      .BW(BW),
+      .B_SHIFT(B_SHIFT),
+      .ACCW(ACCW),
+      .PE(PE),
+      .SIMD(SIMD),
+      .NF(NF),
+      .SF(SF),
+      .W_FILE(W_FILE),
+      .B_FILE(B_FILE),
+      .ACC_CAST(ACC_CAST),
+      .ACC_W(ACC_W),
+      .ACC_SIGNED(ACC_SIGNED),
+      .ACC_OVF(ACC_OVF),
+      .RELU(RELU),
+      .SHIFT(SHIFT),
+      .RND(RND),
+      .OW(OW),
+      .OSIGNED(OSIGNED),
+      .OVF(OVF)
+  ) u_mvau (
+      .clk(clk),
+      .rst_n(rst_n),
+      .in_valid(v_valid),
+      .in_ready(v_ready),
+      .in_data(v_data),
+      .out_valid(out_valid),
+      .out_ready(out_ready),
+      .out_data(out_data)
+  );
+endmodule

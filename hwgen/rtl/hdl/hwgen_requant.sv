@@ -1,0 +1,69 @@
+// hwgen RTL library: the output cast of a layer, bit-exact with the golden model.
+//
+//   v = x                                       signed, XW bits, at the accumulator's fraction
+//   if ACC_CAST: v = acc format (ACC_W bits, ACC_SIGNED, overflow ACC_OVF)   -- only when the
+//                accumulator format can overflow (hwgen.ops.Conv.accum_can_overflow)
+//   if RELU:     v = max(v, 0)
+//   y = out format: drop SHIFT fraction bits rounding by RND (hwgen_round_shift), then overflow
+//       OVF into OW bits (hwgen_saturate)       -- hwgen.fixed.FixedType.cast
+// Mode numbers: indices in hwgen.fixed.ROUNDING_MODES / OVERFLOW_MODES. Combinational.
+module hwgen_requant #(
+    parameter int XW = 16,
+    parameter bit ACC_CAST = 0,
+    parameter int ACC_W = 16,
+    parameter bit ACC_SIGNED = 1,
+    parameter int ACC_OVF = 0,
+    parameter bit RELU = 0,
+    parameter int SHIFT = 0,
+    parameter int RND = 0,
+    parameter int OW = 8,
+    parameter bit OSIGNED = 1,
+    parameter int OVF = 1
+) (
+    input  logic signed [XW-1:0] x,
+    output logic        [OW-1:0] y
+);
+  localparam int VW = (ACC_CAST && ACC_W + 1 > XW) ? ACC_W + 1 : XW;
+  localparam int RW = SHIFT > 0 ? VW - SHIFT + 1 : VW - SHIFT;
+
+  logic signed [VW-1:0] v, a;
+  logic signed [RW-1:0] r;
+
+  if (ACC_CAST) begin : g_acc
+    logic [ACC_W-1:0] acc_raw;
+    hwgen_saturate #(
+        .XW(XW),
+        .OW(ACC_W),
+        .OSIGNED(ACC_SIGNED),
+        .OVF(ACC_OVF)
+    ) u_acc (
+        .x(x),
+        .y(acc_raw)
+    );
+    // read the raw bits back as a number of the accumulator format
+    assign v = ACC_SIGNED ? VW'($signed(acc_raw)) : VW'($signed({1'b0, acc_raw}));
+  end else begin : g_noacc
+    assign v = VW'(x);
+  end
+
+  assign a = (RELU && v < 0) ? '0 : v;
+
+  hwgen_round_shift #(
+      .XW(VW),
+      .SHIFT(SHIFT),
+      .MODE(RND),
+      .YW(RW)
+  ) u_round (
+      .x(a),
+      .y(r)
+  );
+  hwgen_saturate #(
+      .XW(RW),
+      .OW(OW),
+      .OSIGNED(OSIGNED),
+      .OVF(OVF)
+  ) u_out (
+      .x(r),
+      .y(y)
+  );
+endmodule

@@ -1,0 +1,206 @@
+// hwgen RTL library: sliding-window generator with line buffers (window.h sliding_window).
+//
+// Turns a (C, IN_H, IN_W) tensor, IN_LANES channels per word, into its KxK windows: for each
+// output pixel (oy, ox) in raster order, for ky, kx in [0, K), the C channels of input pixel
+// (oy*STRIDE - PAD_T + ky, ox*STRIDE - PAD_L + kx) as C/OUT_LANES words; positions outside the
+// input read as PAD.
+//
+// Schedule: the one of window.h, step for step, so that hwgen.hls.kernels.window_iterations and
+// the Fire FIFO sizing hold here too. A frame is OUT_H + 1 phases; phase p reads input rows
+// [need(p-1), need(p)) and, for p >= 1, emits the windows of output row p-1; step j of a phase
+// reads input word j (j < reads_p) and emits window word j (j < EMITS). A step waits for its input
+// word and for room in the output register; one step per cycle otherwise.
+// Buffer: K + STRIDE rows x IN_W x C elements, as words of PF = max(IN_LANES, OUT_LANES)
+// elements (one partial write and one synchronous read per cycle: block RAM).
+module hwgen_window #(
+    parameter int W = 8,
+    parameter int IN_H = 4,
+    parameter int IN_W = 4,
+    parameter int C = 1,
+    parameter int IN_LANES = 1,
+    parameter int OUT_LANES = 1,
+    parameter int K = 3,
+    parameter int STRIDE = 1,
+    parameter int PAD_T = 1,
+    parameter int PAD_L = 1,
+    parameter int OUT_H = 4,
+    parameter int OUT_W = 4,
+    parameter logic [W-1:0] PAD = '0
+) (
+    input  logic                   clk,
+    input  logic                   rst_n,
+    input  logic                   in_valid,
+    output logic                   in_ready,
+    input  logic [IN_LANES*W-1:0]  in_data,
+    output logic                   out_valid,
+    input  logic                   out_ready,
+    output logic [OUT_LANES*W-1:0] out_data
+);
+  localparam int R = K + STRIDE;  // buffered rows
+  localparam int PF = IN_LANES > OUT_LANES ? IN_LANES : OUT_LANES;
+  localparam int CWP = C / PF;  // buffer words per pixel
+  localparam int WSUB = PF / IN_LANES;  // input words per buffer word
+  localparam int RSUB = PF / OUT_LANES;  // output words per buffer word
+  localparam int MW = R * IN_W * CWP;
+  localparam int ROW_WORDS = IN_W * (C / IN_LANES);
+  localparam int EMITS = OUT_W * K * K * (C / OUT_LANES);
+  localparam int NEED0 = IN_H < K - PAD_T ? IN_H : K - PAD_T;
+  localparam int MAXLEN = IN_H * ROW_WORDS > EMITS ? IN_H * ROW_WORDS : EMITS;
+  localparam int JW = $clog2(MAXLEN + 1);
+  localparam int PW = $clog2(OUT_H + 1) + 1;
+  // row and column coordinates (signed: padding makes them negative)
+  localparam int YW = $clog2(IN_H + (OUT_H + 2) * STRIDE + K + 1) + 2;
+  localparam int XW = $clog2(IN_W + (OUT_W + 1) * STRIDE + K + 1) + 2;
+  localparam int AW = $clog2(MW) > 0 ? $clog2(MW) : 1;
+  localparam int SW = $clog2(R);
+  localparam int KW = $clog2(K + 1);
+  localparam int CWW = $clog2(CWP + 1);
+  localparam int WSW = WSUB > 1 ? $clog2(WSUB) : 1;
+  localparam int RSW = RSUB > 1 ? $clog2(RSUB) : 1;
+
+  typedef logic [JW-1:0] cnt_t;
+  typedef logic signed [YW-1:0] row_t;
+  typedef logic signed [XW-1:0] col_t;
+
+  logic [PF*W-1:0] mem[MW];
+
+  // phase state
+  cnt_t j, reads, len;
+  logic emitting;
+  logic [PW-1:0] p;
+  row_t need, next_top;
+  // write side
+  logic [AW-1:0] w_addr;
+  logic [WSW-1:0] w_sub;
+  // emit side
+  row_t top;
+  logic [SW-1:0] top_slot;
+  col_t left;
+  logic [KW-1:0] ky, kx;
+  logic [CWW-1:0] cw_word;
+  logic [RSW-1:0] cw_sub;
+  // output register (the buffer's read register)
+  logic [PF*W-1:0] rd_q;
+  logic pad_q;
+  logic [RSW-1:0] sub_q;
+
+  logic rd_need, em_need, en, go, phase_end, frame_end;
+  assign rd_need = j < reads;
+  assign em_need = emitting && j < cnt_t'(EMITS);
+  assign en = !out_valid || out_ready;
+  assign go = (!rd_need || in_valid) && (!em_need || en);
+  assign in_ready = rd_need && (!em_need || en);
+  assign phase_end = go && j == len - 1'b1;
+  assign frame_end = phase_end && p == PW'(OUT_H);
+
+  // ---- next phase ------------------------------------------------------------------------
+  row_t need_n, rows_n;
+  logic [PW-1:0] p_n;
+  cnt_t reads_n;
+  assign p_n = p + 1'b1;
+  always_comb begin
+    if (p_n >= PW'(OUT_H)) need_n = row_t'(IN_H);
+    else need_n = next_top < row_t'(IN_H) ? next_top : row_t'(IN_H);
+    rows_n = need_n - need;
+    reads_n = JW'(rows_n) * cnt_t'(ROW_WORDS);
+  end
+
+  // ---- emit address --------------------------------------------------------------------------
+  row_t iy;
+  col_t ix;
+  logic in_frame;
+  logic [SW:0] slot_sum;
+  logic [SW-1:0] slot;
+  logic [AW-1:0] r_addr;
+  assign iy = top + row_t'(ky);
+  assign ix = left + col_t'(kx);
+  assign in_frame = iy >= 0 && iy < row_t'(IN_H) && ix >= 0 && ix < col_t'(IN_W);
+  assign slot_sum = {1'b0, top_slot} + (SW + 1)'(ky);
+  assign slot = slot_sum >= (SW + 1)'(R) ? SW'(slot_sum - (SW + 1)'(R)) : SW'(slot_sum);
+  assign r_addr = AW'(slot) * AW'(IN_W * CWP) + (in_frame ? AW'(ix) * AW'(CWP) : '0) + AW'(cw_word);
+
+  // ---- buffer --------------------------------------------------------------------------------
+  for (genvar b = 0; b < WSUB; b++) begin : g_wr
+    always_ff @(posedge clk) begin
+      if (go && rd_need && w_sub == WSW'(b)) mem[w_addr][b*IN_LANES*W+:IN_LANES*W] <= in_data;
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (go && em_need) begin
+      rd_q <= mem[r_addr];
+      pad_q <= !in_frame;
+      sub_q <= cw_sub;
+    end
+  end
+  assign out_data = pad_q ? {OUT_LANES{PAD}} : rd_q[sub_q*OUT_LANES*W+:OUT_LANES*W];
+
+  // ---- counters ------------------------------------------------------------------------------
+  localparam logic [SW-1:0] TOP_SLOT0 = SW'((R - PAD_T) % R);
+  always_ff @(posedge clk) begin
+    if (!rst_n || (go && frame_end)) begin
+      j <= '0;
+      p <= '0;
+      need <= row_t'(NEED0);
+      next_top <= row_t'(STRIDE + K - PAD_T);
+      reads <= cnt_t'(NEED0 * ROW_WORDS);
+      len <= cnt_t'(NEED0 * ROW_WORDS);
+      emitting <= 1'b0;
+      w_addr <= '0;
+      w_sub <= '0;
+      top <= row_t'(-PAD_T);
+      top_slot <= TOP_SLOT0;
+      left <= col_t'(-PAD_L);
+      ky <= '0;
+      kx <= '0;
+      cw_word <= '0;
+      cw_sub <= '0;
+    end else if (go) begin
+      if (rd_need) begin
+        if (w_sub == WSW'(WSUB - 1)) begin
+          w_sub <= '0;
+          w_addr <= w_addr == AW'(MW - 1) ? '0 : w_addr + 1'b1;
+        end else w_sub <= w_sub + 1'b1;
+      end
+      if (em_need) begin
+        if (cw_sub != RSW'(RSUB - 1)) cw_sub <= cw_sub + 1'b1;
+        else begin
+          cw_sub <= '0;
+          if (cw_word != CWW'(CWP - 1)) cw_word <= cw_word + 1'b1;
+          else begin
+            cw_word <= '0;
+            if (kx != KW'(K - 1)) kx <= kx + 1'b1;
+            else begin
+              kx <= '0;
+              if (ky != KW'(K - 1)) ky <= ky + 1'b1;
+              else begin
+                ky <= '0;
+                left <= left + col_t'(STRIDE);
+              end
+            end
+          end
+        end
+      end
+      if (phase_end) begin
+        j <= '0;
+        p <= p_n;
+        if (p_n >= 2) begin
+          top <= top + row_t'(STRIDE);
+          top_slot <= SW'(({1'b0, top_slot} + (SW + 1)'(STRIDE)) >= (SW + 1)'(R) ?
+                          ({1'b0, top_slot} + (SW + 1)'(STRIDE)) - (SW + 1)'(R) :
+                          {1'b0, top_slot} + (SW + 1)'(STRIDE));
+        end
+        left <= col_t'(-PAD_L);
+        need <= need_n;
+        next_top <= next_top + row_t'(STRIDE);
+        reads <= reads_n;
+        emitting <= 1'b1;
+        len <= reads_n > cnt_t'(EMITS) ? reads_n : cnt_t'(EMITS);
+      end else j <= j + 1'b1;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) out_valid <= 1'b0;
+    else if (en) out_valid <= go && em_need;
+  end
+endmodule

