@@ -179,13 +179,15 @@ def _tail(log: Path) -> str:
     return (errors or lines or ["empty log"])[-1][:300]
 
 
-def lint(files: list[Path], top: str) -> str:
-    """Verilator --lint-only -Wall; returns its warnings (empty when clean)."""
+def lint(files: list[Path], top: str, args: list[str] | None = None) -> str:
+    """Verilator --lint-only -Wall (plus ``args``, e.g. -Gparameter=value); its warnings, empty
+    when clean."""
     import subprocess  # noqa: PLC0415
 
     env = dict(os.environ, **verilator_env())
     proc = subprocess.run([str(verilator_bin()), "--lint-only", "-Wall", "--top-module", top,
-                           *map(str, files)], capture_output=True, text=True, env=env)
+                           *(args or []), *map(str, files)], capture_output=True, text=True,
+                          env=env)
     return proc.stderr.strip() if proc.returncode else ""
 
 
