@@ -22,6 +22,7 @@ class Conv(Op):
     # fixed-point formats, set by quantisation
     bias_correction: np.ndarray | None = None  # subtracted from the bias in fixed point only
     weight_fmt: FixedType | None = None
+    weight_rounded: np.ndarray | None = None  # raw weights chosen on calibration data, else nearest
     bias_fmt: FixedType | None = None
     accum_fmt: FixedType | None = None
 
@@ -115,7 +116,10 @@ class Conv(Op):
         return (self.bias.astype(np.float64) - self.bias_correction).astype(np.float32)
 
     def weight_raw(self) -> np.ndarray:
-        """Quantised weights (cached per format: the golden model reuses them for every image)."""
+        """Quantised weights: those chosen by rounding optimisation, else each weight rounded to
+        the nearest grid value (cached per format: the golden model reuses them for every image)."""
+        if self.weight_rounded is not None:
+            return self.weight_rounded
         cached = getattr(self, "_weight_raw", None)
         if cached is None or cached[0] != self.weight_fmt:
             cached = (self.weight_fmt, self.weight_fmt.quantize(self.weight))

@@ -42,6 +42,14 @@ class CalibrationRun:
             total += diff.mean(axis=(1, 2))
         return total / len(self.fixed[t])
 
+    def columns(self, node: Node):
+        """(float, fixed) im2col inputs of a Conv, one pair per calibration input."""
+        conv: Conv = node.op
+        t = node.inputs[0]
+        in_fmt = self.graph.tensors[t].fmt
+        for xq, xf in zip(self.fixed[t], self.float[t]):
+            yield conv._columns(xf)[0], conv._columns(in_fmt.dequantize(xq))[0]
+
     def advance(self, node: Node) -> None:
         """Compute the node's outputs (its formats are now set) and drop dead inputs."""
         g = self.graph

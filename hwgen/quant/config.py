@@ -4,6 +4,11 @@ fixed-point formats on the graph.
 A resolved configuration lists every layer with its full types, so a user can edit one and pass it
 back with ``--config``. Keys of ``layers:`` are layer names or shell-style patterns
 (``fire*/expand3x3``); an exact name wins over patterns, later patterns over earlier ones.
+
+What calibration decides beyond types is written out too, so the file reproduces the design
+without images: each Conv's ``bias_correction`` values and, when its weights were not simply rounded
+to nearest, their ``weight_offsets`` (see rounding.py; remove it after editing that layer's weight
+type).
 """
 from __future__ import annotations
 
@@ -23,6 +28,8 @@ from ..ops import Concat, Conv
 from ..passes import equalize_channels, fold_preprocessing
 from .bias_correction import CalibrationRun
 from .calibrate import POLICIES, TensorStats, choose_format, weight_format
+from .rounding import METHODS as ROUNDINGS
+from .rounding import decode_offsets, encode_offsets, gptq_round, input_moments
 
 DEFAULTS: dict[str, Any] = {
     "weight_bits": 8,
@@ -34,8 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "calibration": "mse",  # activations: max | percentile | mse
     "percentile": 99.99,
     "weight_calibration": "max",  # weights: max | mse (measured: max keeps more top-1 agreement)
+    "weight_rounding": "gptq",  # weights: nearest | gptq (error-compensating, see rounding.py)
     "bias_correction": True,  # empirical bias correction on calibration images
-    "bias_correction_images": 32,
+    "bias_correction_images": 32,  # images run in fixed point: bias correction, weight rounding
     "fold_preprocessing": True,  # the accelerator takes raw RGB pixels (see passes.py)
     "equalize": True,  # cross-layer channel range equalisation (see passes.py)
 }
@@ -43,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
 PIXEL_FORMAT = FixedType(8, 8, False, "AP_RND", "AP_SAT")
 LAYER_KEYS = {"weight", "bias", "accum", "output", "weight_bits", "bias_bits", "activation_bits",
               "rounding", "overflow", "calibration", "percentile", "weight_calibration",
-              "bias_correction"}
+              "weight_rounding", "weight_offsets", "bias_correction"}
 TOP_KEYS = {"hwgen", "model", "preprocess", "defaults", "layers", "folding"}
 INPUT = "input"  # the name under which the network input's format is configured
 
@@ -101,6 +109,11 @@ class Resolver:
         if self.defaults["calibration"] not in POLICIES:
             raise HwgenError(f"configuration: calibration {self.defaults['calibration']!r}; "
                              f"supported: {', '.join(POLICIES)}")
+        for name in names:
+            if self.settings(name)["weight_rounding"] not in ROUNDINGS:
+                raise HwgenError(f"layer {name!r}: weight_rounding "
+                                 f"{self.settings(name)['weight_rounding']!r}; supported: "
+                                 f"{', '.join(ROUNDINGS)}")
 
     def settings(self, name: str) -> dict:
         s = dict(self.defaults)
@@ -231,7 +244,8 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
         return decided[o]
 
     run = None
-    if calib_inputs and res.defaults["bias_correction"]:
+    if calib_inputs and (res.defaults["bias_correction"] or any(
+            res.settings(n.name)["weight_rounding"] != "nearest" for n in graph.nodes)):
         run = CalibrationRun(graph, calib_inputs[:int(res.defaults["bias_correction_images"])])
     graph.tensors[graph.input].fmt = fmt_of(graph.input)
     if run:
@@ -250,13 +264,14 @@ def _quantize_conv(node, in_fmt: FixedType, res: Resolver, run: CalibrationRun |
     conv, s = node.op, res.settings(node.name)
     conv.weight_fmt = res.explicit_type(node.name, "weight") or weight_format(
         conv.weight, int(s["weight_bits"]), s["weight_calibration"])
+    conv.weight_rounded = _rounded_weights(node, s, run)
     explicit = s.get("bias_correction")
     if isinstance(explicit, list):
         if len(explicit) != conv.out_channels:
             raise HwgenError(f"layer {node.name!r}: bias_correction has {len(explicit)} values for "
                              f"{conv.out_channels} output channels")
         conv.bias_correction = np.asarray(explicit, dtype=np.float64)
-    elif run is not None and explicit is not False:
+    elif run is not None and explicit is not False and res.defaults["bias_correction"]:
         conv.bias_correction = run.correction(node)
     else:
         conv.bias_correction = None
@@ -270,6 +285,21 @@ def _quantize_conv(node, in_fmt: FixedType, res: Resolver, run: CalibrationRun |
     if conv.accum_fmt.frac != natural_frac:
         raise HwgenError(f"layer {node.name!r}: accumulator {conv.accum_fmt} must have "
                          f"{natural_frac} fraction bits (input + weight)")
+
+
+def _rounded_weights(node, s: dict, run: CalibrationRun | None) -> np.ndarray | None:
+    """Raw weights other than the nearest grid values: from the configuration, or optimised on
+    the calibration inputs (see rounding.py); None for nearest rounding."""
+    conv = node.op
+    if s.get("weight_offsets") is not None:
+        try:
+            return decode_offsets(s["weight_offsets"], conv.weight_fmt.quantize(conv.weight),
+                                  conv.weight_fmt)
+        except HwgenError as exc:
+            raise HwgenError(f"layer {node.name!r}: {exc}") from None
+    if run is None or s["weight_rounding"] == "nearest":
+        return None
+    return gptq_round(conv.weight, conv.weight_fmt, *input_moments(run.columns(node)))
 
 
 def _check_concats(graph: Graph) -> None:
@@ -291,6 +321,9 @@ def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
         if isinstance(node.op, Conv):
             entry.update(weight=node.op.weight_fmt.cpp(), bias=node.op.bias_fmt.cpp(),
                          accum=node.op.accum_fmt.cpp())
+            if node.op.weight_rounded is not None:
+                entry["weight_offsets"] = encode_offsets(
+                    node.op.weight_rounded, node.op.weight_fmt.quantize(node.op.weight))
             if node.op.bias_correction is not None:
                 entry["bias_correction"] = [float(v) for v in node.op.bias_correction]
         if node.name in owners:
