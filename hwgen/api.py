@@ -14,6 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
+from .errors import HwgenError
 from .frontend import load
 from .images import input_size, list_images, load_rgb, network_input
 from .ir import Graph
@@ -41,6 +42,8 @@ def image_inputs(graph: Graph, paths) -> Iterator[np.ndarray]:
 
 
 SYNTHETIC_CALIB = 16
+#: calibration refinements an estimate does without (they change values, never widths)
+ESTIMATE_QUICK = {"bias_correction": False, "weight_rounding": "nearest"}
 
 
 def _fully_configured(graph: Graph, cfg: dict) -> bool:
@@ -49,17 +52,10 @@ def _fully_configured(graph: Graph, cfg: dict) -> bool:
     return all("output" in layers.get(owner, {}) for owner in set(decision_tensors(graph).values()))
 
 
-def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
-                     calib: str | Path | None = None, calib_limit: int | None = None,
-                     force: bool = False, vectors: int = 5) -> dict:
-    """Load, quantise (calibrating on ``calib``) and write a Vitis HLS project; returns its report.
-    Test vectors are the first calibration images, then seeded random inputs."""
-    from .boards import load_board  # noqa: PLC0415
-    from .hls.generate import generate  # noqa: PLC0415
+def quantized_for_hardware(model, cfg: dict, calib=None, calib_limit: int | None = None) -> Graph:
+    """A quantised graph; without calibration images, calibrated on seeded synthetic inputs."""
     from .hls.project import vector_inputs  # noqa: PLC0415
 
-    board_cfg = load_board(board)
-    cfg = _config(config)
     graph = load_model(model, cfg)
     if calib is None and not _fully_configured(graph, cfg):
         # no images: calibrate on seeded synthetic inputs (fine for the random-weight built-ins)
@@ -70,9 +66,59 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
         quantize(graph, cfg, collect_stats(graph, inputs), inputs)
     else:
         quantize_model(graph, cfg, calib, calib_limit)
+    return graph
+
+
+def estimate_design(model, board: str | Path = "pynq-z2", config=None,
+                    calib: str | Path | None = None, calib_limit: int | None = None,
+                    target_fps: float | None = None, cap: float | None = None) -> dict:
+    """Frames/s, latency and resources of the HLS design ``generate_project`` would write: the
+    folding optimiser's choice for the board (the configuration's own folding entries win)."""
+    from .boards import load_board  # noqa: PLC0415
+    from .hls.estimate import DEFAULT_CAP  # noqa: PLC0415
+    from .hls.optimise import optimise  # noqa: PLC0415
+
+    from .quant.config import DEFAULTS  # noqa: PLC0415
+
+    board_cfg = load_board(board)
+    cfg = _config(config)
+    # only the formats' widths matter here: skip the calibration refinements nobody will see
+    quick = {k: v for k, v in ESTIMATE_QUICK.items() if k in DEFAULTS}
+    qcfg = {**cfg, "defaults": {**quick, **(cfg.get("defaults") or {})}}
+    graph = quantized_for_hardware(model, qcfg, calib, calib_limit)
+    return optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP, target_fps)[1]
+
+
+def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
+                     calib: str | Path | None = None, calib_limit: int | None = None,
+                     force: bool = False, vectors: int = 5, backend: str = "hls",
+                     target_fps: float | None = None, cap: float | None = None) -> dict:
+    """Load, quantise (calibrating on ``calib``) and write a Vitis HLS project (``backend="hls"``)
+    or a SystemVerilog one (``"rtl"``); returns its report.
+    The HLS backend folds for the board with the optimiser (fastest design within ``cap`` of each
+    resource, or the cheapest that reaches ``target_fps``); the configuration's own folding
+    entries win. Test vectors are the first calibration images, then seeded random inputs."""
+    from .boards import load_board  # noqa: PLC0415
+    from .hls.estimate import DEFAULT_CAP  # noqa: PLC0415
+    from .hls.generate import generate  # noqa: PLC0415
+    from .hls.optimise import optimise  # noqa: PLC0415
+    from .hls.project import vector_inputs  # noqa: PLC0415
+    from .rtl.generate import generate_rtl  # noqa: PLC0415
+
+    writers = {"hls": generate, "rtl": generate_rtl}
+    if backend not in writers:
+        raise HwgenError(f"unknown backend {backend!r}: supported " + ", ".join(writers))
+
+    board_cfg = load_board(board)
+    cfg = _config(config)
+    graph = quantized_for_hardware(model, cfg, calib, calib_limit)
+    if backend == "hls":
+        folding, _ = optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP,
+                              target_fps)
+        cfg = {**cfg, "folding": folding}
     xs = list(image_inputs(graph, list_images(calib)[:vectors])) if calib is not None else []
     xs += vector_inputs(graph, vectors - len(xs), len(xs))
-    return generate(graph, out_dir, board_cfg, cfg, xs, force)
+    return writers[backend](graph, out_dir, board_cfg, cfg, xs, force)
 
 
 def quantize_model(graph: Graph, config: str | Path | dict | None = None,

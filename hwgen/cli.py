@@ -75,8 +75,10 @@ def cmd_generate(args) -> int:
 
     rep = generate_project(args.model, args.output, board=args.board, config=args.config,
                            calib=args.calib, calib_limit=args.calib_limit, force=args.force,
-                           vectors=args.vectors)
-    print(f"wrote {args.output}: {len(rep['layers'])} layers, bottleneck {rep['bottleneck']} "
+                           vectors=args.vectors, backend=args.backend,
+                           target_fps=args.target_fps, cap=args.cap)
+    print(f"wrote {args.output} ({args.backend.upper()}): {len(rep['layers'])} layers, bottleneck "
+          f"{rep['bottleneck']} "
           f"({rep['cycles_per_frame']:,} cycles), {rep['fps']:.1f} frames/s at "
           f"{rep['clock_mhz']:g} MHz")
     return 0
@@ -98,6 +100,55 @@ def cmd_csim(args) -> int:
             print("every layer matches the golden model" if res.diverging_layer is None
                   else f"first diverging layer: {res.diverging_layer}")
     return 0 if res.mismatches == 0 else 1
+
+
+def cmd_rtlsim(args) -> int:
+    from .rtl.sim import run_rtlsim
+
+    res = run_rtlsim(args.project, images=args.images, seed=args.seed, sources=args.sources)
+    if args.json:
+        print(json.dumps(res.as_dict(), indent=2))
+    else:
+        verdict = "bit-exact" if res.mismatches == 0 else f"{res.mismatches} MISMATCHES"
+        est = res.estimated_cycles_per_frame
+        vs = f" (estimate {est:,}, {100 * res.model_error:+.1f}%)" if est else ""
+        print(f"RTL simulation of {args.project}: {res.images} image(s) under random gaps and "
+              f"backpressure, {verdict}; {res.cycles_per_frame:,.0f} cycles/frame{vs}, latency "
+              f"{res.latency_cycles:,.0f} cycles; build {res.build_seconds:.1f} s, simulation "
+              f"{res.sim_seconds:.1f} s")
+        if res.first_mismatch:
+            print(f"first mismatch: {res.first_mismatch}")
+    return 0 if res.mismatches == 0 else 1
+
+
+def cmd_estimate(args) -> int:
+    from .api import estimate_design
+    from .hls.estimate import estimate_text
+
+    est = estimate_design(args.model, board=args.board, config=args.config, calib=args.calib,
+                          calib_limit=args.calib_limit, target_fps=args.target_fps, cap=args.cap)
+    print(json.dumps(est, indent=2) if args.json else estimate_text(est))
+    return 0
+
+
+def _board_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--board", default="pynq-z2", help="board name or board .yaml file "
+                   "(default: pynq-z2)")
+    p.add_argument("--target-fps", type=float, metavar="FPS",
+                   help="fold for this frame rate with the fewest resources (default: the "
+                   "highest frame rate that fits)")
+    p.add_argument("--cap", type=_fraction, default=None, metavar="F",
+                   help="share of each board resource the design may use (default 0.85)")
+
+
+def _fraction(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = -1.0
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a fraction in (0, 1]")
+    return v
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -139,15 +190,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
 
+    p = sub.add_parser("estimate", help="frames/s, latency and resources of the design for a "
+                       "board (the folding optimiser's choice)")
+    _model_arg(p)
+    _quant_args(p)
+    _board_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_estimate)
+
     p = sub.add_parser("generate", help="write a complete Vitis HLS project")
     _model_arg(p)
     _quant_args(p)
-    p.add_argument("--board", default="pynq-z2", help="board name or board .yaml file "
-                   "(default: pynq-z2)")
+    _board_args(p)
     p.add_argument("-o", "--output", type=Path, required=True, help="project folder to write")
     p.add_argument("--force", action="store_true", help="replace an existing project folder")
     p.add_argument("--vectors", type=_positive, default=5,
                    help="test vectors in the testbench (default: 5)")
+    p.add_argument("--backend", choices=("hls", "rtl"), default="hls",
+                   help="hls: a Vitis HLS project (default); rtl: SystemVerilog, checked by "
+                   "`hwgen rtlsim`")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("csim", help="C-simulate a generated project against the golden model")
@@ -157,6 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare every layer's output to name the first that diverges")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_csim)
+
+    p = sub.add_parser("rtlsim", help="simulate a project's RTL cycle by cycle (Verilator, "
+                       "cocotb) against the golden model")
+    p.add_argument("project", type=Path, help="a folder written by hwgen generate --backend rtl "
+                   "(or an HLS project, with --sources)")
+    p.add_argument("--images", type=_positive, default=1, help="test vectors to run (default 1)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the random gaps and backpressure")
+    p.add_argument("--sources", type=Path, help="folder of Verilog to simulate instead of the "
+                   "project's own RTL (e.g. the RTL Vitis HLS exported from an HLS project)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_rtlsim)
     return parser
 
 

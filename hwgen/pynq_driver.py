@@ -1,5 +1,5 @@
 """Host side of a generated accelerator on a PYNQ board: AXI4-Stream packing, image preprocessing,
-top-5, and ``HwgenOverlay`` (bitstream, AXI DMA, ap_start).
+top-5, and ``HwgenOverlay`` (bitstream, weights in DDR, AXI DMA, ap_start).
 
 This one file is shared by hwgen and the board: ``hwgen generate`` copies it into each project as
 ``driver/hwgen_driver.py``. It needs numpy only (Pillow for ``preprocess_image``, ``pynq`` for
@@ -155,6 +155,7 @@ class HwgenOverlay:
         self.ip = self._find(lambda t: t.startswith("hwgen:hwgen:") or f":{top}:" in t)
         self.auto_restart = auto_restart
         self._started = False
+        self._weights = None
         ins, outs = self.s["in"], self.s["out"]
         self.in_count = int(np.prod(self.s["input_shape"]))
         self.out_count = int(np.prod(self.s["output_shape"]))
@@ -174,6 +175,30 @@ class HwgenOverlay:
             obj = getattr(obj, part)
         return obj
 
+    def load_ddr_weights(self) -> int:
+        """Copy the project's DDR weight image (``ddr_weights.bin``) into a contiguous buffer
+        and write each weight port's address into its AXI-Lite register; returns the bytes
+        placed (0 when every layer keeps its weights on chip). Done once, before the first run."""
+        ddr = self.meta.get("ddr") or {}
+        if not ddr.get("layers") or self._weights is not None:
+            return 0
+        path = self.dir / ddr["file"]
+        blob = np.fromfile(path, dtype=np.uint8) if path.is_file() else np.zeros(0, np.uint8)
+        if blob.size != ddr["bytes"]:
+            raise DriverError(f"{path}: expected {ddr['bytes']} bytes of DDR weights, found "
+                              f"{blob.size}")
+        buf = self._pynq.allocate(shape=(blob.size,), dtype=np.uint8)
+        buf[:] = blob
+        _flush(buf)
+        base = int(getattr(buf, "physical_address", getattr(buf, "device_address", 0)))
+        for layer in ddr["layers"]:
+            addr = base + int(layer["offset"])
+            self.ip.write(int(layer["register"]), addr & 0xFFFFFFFF)
+            if ddr.get("addr64"):
+                self.ip.write(int(layer["register"]) + 4, addr >> 32)
+        self._weights = buf
+        return int(blob.size)
+
     def require(self) -> None:
         if self.dma is None:
             raise DriverError(f"{self.bitfile.name}: no AXI DMA in the design")
@@ -187,6 +212,7 @@ class HwgenOverlay:
         return self._in_buf, self._out_buf
 
     def _start(self) -> None:
+        self.load_ddr_weights()
         if self.auto_restart:
             if not self._started:
                 self.ip.write(0x00, AP_START | AUTO_RESTART)

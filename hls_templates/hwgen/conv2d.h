@@ -31,6 +31,7 @@
 //   static const unsigned SIMD      input channels multiplied in parallel (divides IN_C)
 //   static const unsigned IN_LANES  channels per input word (divides IN_C; one of IN_LANES, SIMD
 //                                   divides the other)
+//   static const bool     MUL_FABRIC  multipliers in LUTs instead of DSP48s (synthesis only)
 //
 // Weight layout ("[NF][SF][SIMD][PE]", flat): with NF = OUT_C/PE, SF = K*K*IN_C/SIMD, the
 // column index j = (ky*K + kx)*IN_C + ci = sf*SIMD + s and output channel co = nf*PE + pe:
@@ -90,6 +91,9 @@ namespace hwgen {
 template <typename T>
 using raw_t = typename raw_of_type<T>::type;
 
+template <bool FABRIC>
+struct mul_tag {};
+
 /// Derived constants and arithmetic types of a conv2d config.
 template <class CFG>
 struct conv_traits {
@@ -136,6 +140,23 @@ struct conv_traits {
 };
 
 namespace detail {
+
+/// One full-precision product, on a DSP48 or (CFG::MUL_FABRIC, chosen by hwgen's folding
+/// optimiser when the DSPs run out) in LUTs.
+template <typename A, typename B>
+inline auto mul(const A& a, const B& b, mul_tag<false>) -> decltype(a * b) {
+#pragma HLS INLINE
+  const decltype(a * b) p = a * b;
+#pragma HLS BIND_OP variable = p op = mul impl = dsp
+  return p;
+}
+template <typename A, typename B>
+inline auto mul(const A& a, const B& b, mul_tag<true>) -> decltype(a * b) {
+#pragma HLS INLINE
+  const decltype(a * b) p = a * b;
+#pragma HLS BIND_OP variable = p op = mul impl = fabric
+  return p;
+}
 
 /// acc register -> acc_t (overflow mode) -> ReLU -> out_t (rounding and overflow modes)
 template <class CFG>
@@ -212,7 +233,7 @@ mvau_loop:
 #else
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-        acc[pe] += weights[wbase + s * PE + pe] * x[s];  // full-precision product
+        acc[pe] += mul(weights[wbase + s * PE + pe], x[s], mul_tag<CFG::MUL_FABRIC>());
       }
 #endif
     }

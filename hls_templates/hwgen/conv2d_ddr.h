@@ -141,12 +141,16 @@ blocks:
       HWGEN_CSIM_UNROLL
       for (unsigned s = 0; s < SIMD; ++s) {
 #pragma HLS UNROLL
+#if HWGEN_CSIM_NATIVE
         const reg_t xs = xbuf[p][sf][s];
         HWGEN_CSIM_UNROLL
+        for (unsigned pe = 0; pe < PE; ++pe) acc[p][pe] += (reg_t)w.data[s * PE + pe] * xs;
+#else
         for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-          acc[p][pe] += (reg_t)w.data[s * PE + pe] * xs;  // full-precision product
+          acc[p][pe] += mul(w.data[s * PE + pe], xbuf[p][sf][s], mul_tag<CFG::MUL_FABRIC>());
         }
+#endif
       }
       if (sf == SF - 1) {
         for (unsigned pe = 0; pe < PE; ++pe) {

@@ -44,6 +44,27 @@ def unpack_ddr_weights(image: np.ndarray, pe: int, simd: int, width: int, signed
     return vals.reshape(-1)
 
 
+class DdrWeights:
+    """A layer's weights in DDR: the image is packed only when a project is written (estimating
+    and optimising only need its size)."""
+
+    def __init__(self, packed_raw: np.ndarray, pe: int, simd: int, width: int):
+        self._args = (packed_raw, pe, simd, width)
+        self.beats = packed_raw.size // (pe * simd) * beats_per_word(pe, simd, width)
+        self._image: np.ndarray | None = None
+
+    @property
+    def image(self) -> np.ndarray:
+        """uint64 beats (``pack_ddr_weights``)."""
+        if self._image is None:
+            self._image = pack_ddr_weights(*self._args)
+        return self._image
+
+    @property
+    def nbytes(self) -> int:
+        return self.beats * BEAT_BITS // 8
+
+
 class DdrLayer(NamedTuple):
     port: str  # C++ argument of the top function (and AXI bundle suffix)
     layer: str  # IR layer name

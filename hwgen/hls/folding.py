@@ -2,7 +2,7 @@
 
 The default keeps every kernel modest (at most ``DEFAULT_MAX`` lanes, weights on chip); the
 configuration's ``folding:`` section overrides it per layer (``{layer: {pe: P, simd: S, weights:
-chip|ddr}}``, names or patterns). ``hwgen.hls.optimise`` writes such a section for a board.
+chip|bram|lutram|ddr, multipliers: dsp|lut}}``, names or patterns). ``hwgen.hls.optimise`` writes such a section for a board.
 """
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from ..ops import Conv
 from .kernels import Folding, divisors
 
 DEFAULT_MAX = 8
+#: where a conv's weights may live: on chip (BRAM or LUTRAM, the estimator's choice), in BRAM, in
+#: LUTRAM, or in DDR (streamed through an AXI4 master port)
+WEIGHT_PLACES = ("chip", "bram", "lutram", "ddr")
 
 
 def _largest_divisor(n: int, cap: int) -> int:
@@ -65,10 +68,16 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None
             if in_lanes % simd and simd % in_lanes:
                 simd = _largest_divisor(cin, in_lanes) if not ov.get("simd") else simd
             where = ov.get("weights", "chip")
-            if where not in ("chip", "ddr"):
+            if where not in WEIGHT_PLACES:
                 raise HwgenError(f"folding: layer {node.name!r}: weights: {where!r}; "
-                                 "supported: chip, ddr")
-            plan[node.name] = Folding(pe=pe, simd=simd, in_lanes=in_lanes, ddr=where == "ddr")
+                                 f"supported: {', '.join(WEIGHT_PLACES)}")
+            mults = ov.get("multipliers", "dsp")
+            if mults not in ("dsp", "lut"):
+                raise HwgenError(f"folding: layer {node.name!r}: multipliers: {mults!r}; "
+                                 "supported: dsp, lut")
+            plan[node.name] = Folding(pe=pe, simd=simd, in_lanes=in_lanes, ddr=where == "ddr",
+                                      mul_fabric=mults == "lut",
+                                      storage=where if where in ("bram", "lutram") else None)
             lanes[node.outputs[0]] = pe
         else:
             if ov:

@@ -8,6 +8,7 @@ output adapter. Python emits only config structs, weight arrays and wiring (temp
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,8 @@ import jinja2
 import numpy as np
 
 from .. import __version__
+from ..errors import HwgenError
+from ..fixed import FixedType
 from ..ir import Graph
 from ..quant import dump_config, resolved_config
 from ..resources import data_dir
@@ -24,10 +27,27 @@ from .folding import plan_folding
 from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
                       axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call)
 from .ddr import ddr_layout
-from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
+from .project import (CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, WEIGHTS_FILE,
+                      weights_archive, write_atomically)
 
 #: the image of the weights that live in DDR (the testbench's DDR, the driver's weight buffer)
 DDR_FILE = "ddr_weights.bin"
+
+
+def weight_ports(ddr_layers, board: dict) -> list[dict]:
+    """The processing system's high-performance ports that the weight masters use: the DMA keeps
+    the first, the masters share the others round-robin (or the first, if it is the only one)."""
+    hps = board.get("memory", {}).get("hp_ports") or ["S_AXI_HP0"]
+    if ddr_layers and len(hps) < 2:
+        raise HwgenError(f"board {board['name']}: weights in DDR need a second high-performance "
+                         "port beside the DMA's (memory.hp_ports lists one)")
+    pool = list(enumerate(hps))[1:]
+    used: dict[int, dict] = {}
+    for i, d in enumerate(ddr_layers):
+        index, name = pool[i % len(pool)]
+        used.setdefault(index, {"index": index, "name": name, "masters": []})
+        used[index]["masters"].append(f"m_axi_gmem_{d.port}")
+    return [used[k] for k in sorted(used)]
 
 
 def register_offset(index: int, addr64: bool) -> int:
@@ -44,6 +64,7 @@ class Stream:
     name: str
     type: str
     depth: int
+    bits: int = 0  # width of one word (lanes x element width)
 
 
 @dataclass
@@ -54,6 +75,12 @@ class Stage:
     folding: Folding | None = None
     layer: str | None = None
     ddr_port: str | None = None  # the top function's weight pointer, for weights in DDR
+
+
+def stream_bits(type_: str) -> int:
+    """Bits of one word of a stream type "hwgen::Pack<ap_fixed<...>, N>"."""
+    m = re.fullmatch(r"hwgen::Pack<(.*), (\d+)>", type_)
+    return FixedType.parse(m.group(1)).width * int(m.group(2)) if m else 0
 
 
 def _env() -> jinja2.Environment:
@@ -72,7 +99,7 @@ def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
         name = "s_" + cpp_ident(tensor_or_name)
         while name in streams:
             name += "_"
-        streams[name] = Stream(name, type_, depth)
+        streams[name] = Stream(name, type_, depth, stream_bits(type_))
         return name
 
     var: dict[str, str] = {}  # tensor -> stream variable holding it
@@ -90,7 +117,7 @@ def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
         ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
         out = node.outputs[0]
         var[out] = new_stream(out, call.out_streams[0])
-        port = f"w_{call.name}" if call.ddr_image is not None else None
+        port = f"w_{call.name}" if call.ddr is not None else None
         stages.append(Stage(call, call.call(ins, [var[out]], ddr_port=port), (var[out], out),
                             fold, node.name, port))
         fire = fire_of_squeeze.get(node.name)
@@ -161,11 +188,13 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
     """Write the project; ``vectors`` are network inputs for the testbench's test vectors."""
     from ..golden import GoldenModel  # noqa: PLC0415
 
+    from .estimate import estimate, estimate_text  # noqa: PLC0415  (estimate imports this module)
+
     cfg = cfg or {}
     streams, stages, lanes = build_dataflow(graph, cfg.get("folding"))
-    rep = layer_report(graph, stages, float(board["clock_mhz"]))
+    rep = estimate(graph, board, cfg.get("folding"))
     env = _env()
-    ddr_layers, ddr_blob = ddr_layout([(st.ddr_port, st.layer, st.call.ddr_image)
+    ddr_layers, ddr_blob = ddr_layout([(st.ddr_port, st.layer, st.call.ddr.image)
                                        for st in stages if st.ddr_port])
     addr64 = board["family"] != "zynq7"  # Zynq-7000 masters have 32-bit addresses
     inp, outp = graph.tensors[graph.input], graph.tensors[graph.output]
@@ -186,8 +215,9 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         "in_elems": int(np.prod(inp.shape)), "out_elems": int(np.prod(outp.shape)),
         "in_axi_bits": axi_bits(inp.fmt, lanes[graph.input]),
         "out_axi_bits": axi_bits(outp.fmt, lanes[graph.output]),
-        "graph": graph, "report": rep, "report_text": report_text(rep), "cpp_ident": cpp_ident,
+        "graph": graph, "report": rep, "report_text": estimate_text(rep), "cpp_ident": cpp_ident,
         "ddr_layers": ddr_layers, "ddr_bytes": len(ddr_blob), "addr64": addr64,
+        "weight_hps": weight_ports(ddr_layers, board),
     }
     files: dict[str, str | bytes] = {
         f"firmware/{TOP}.h": env.get_template("top.h.j2").render(ctx),
@@ -204,6 +234,7 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         "report.json": json.dumps(rep, indent=2),
         CONFIG_FILE: dump_config(resolved_config(graph, cfg)),
         MODEL_FILE: graph.onnx_model.SerializeToString(),
+        WEIGHTS_FILE: weights_archive(graph),
     }
     for st in stages:
         if st.call.arrays:

@@ -12,6 +12,7 @@ C/N words ``hwgen::Pack<T, N>`` of N consecutive channels.
 """
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -26,7 +27,9 @@ from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from ..ops.base import Op
 from ..ops.pool import RECIP_BITS
 from ..pynq_driver import pack_stream, to_stream, unpack_output
-from .ddr import beats_per_word, pack_ddr_weights
+from . import cost
+from .cost import Resources
+from .ddr import DdrWeights, beats_per_word
 
 #: pipeline depth estimates (cycles) added to a kernel's iteration count
 MVAU_DEPTH = 10
@@ -89,6 +92,10 @@ class Folding:
     out_lanes: int | None = None
     #: conv only: weights in DDR, streamed through an AXI4 master port (conv2d_ddr.h)
     ddr: bool = False
+    #: conv only: multipliers in LUTs instead of DSP48s
+    mul_fabric: bool = False
+    #: conv only, weights on chip: "bram", "lutram" or None (cost.memory's choice)
+    storage: str | None = None
 
     @property
     def lanes(self) -> int:
@@ -121,7 +128,11 @@ class KernelCall:
     arrays: list[KernelArray] = field(default_factory=list)
     cycles: int = 0  # estimated cycles per frame
     pragmas: list[str] = field(default_factory=list)  # for the function that declares the arrays
-    ddr_image: np.ndarray | None = None  # weights in DDR: uint64 beats (hwgen.hls.ddr)
+    ddr: DdrWeights | None = None  # weights in DDR (hwgen.hls.ddr)
+    resources: Resources = field(default_factory=Resources)  # estimate (cost.py)
+    weights: str = ""  # where its weights live: "bram", "lutram", "ddr" ("" when it has none)
+    #: share of its frame cycles from its first input to its first output (latency estimate)
+    fill: float = 0.0
 
     @property
     def in_lanes(self) -> list[int]:
@@ -143,7 +154,7 @@ class KernelCall:
         names = list(arrays) if arrays is not None else [a.name for a in self.arrays]
         if len(names) != len(self.arrays):
             raise HwgenError(f"{self.kernel} {self.name}: takes {len(self.arrays)} array(s)")
-        if (self.ddr_image is not None) != (ddr_port is not None):
+        if (self.ddr is not None) != (ddr_port is not None):
             raise HwgenError(f"{self.kernel} {self.name}: a DDR weight port goes with DDR weights")
         args = ", ".join([*inputs, *outputs, *([ddr_port] if ddr_port else []), *names])
         return f"{self.kernel}<{self.config_name}>({args});"
@@ -248,7 +259,8 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
                       ("unsigned", "PAD_L", l), ("unsigned", "PAD_B", b),
                       ("unsigned", "PAD_R", r), ("bool", "RELU", op.relu),
                       ("unsigned", "PE", pe), ("unsigned", "SIMD", simd),
-                      ("unsigned", "IN_LANES", in_lanes), *ddr],
+                      ("unsigned", "IN_LANES", in_lanes),
+                      ("bool", "MUL_FABRIC", fold.mul_fabric), *ddr],
                      f"{node.name}: conv {op.describe()}, {cin}x{h}x{w} -> {cout}x{oh}x{ow}"
                      + (", weights in DDR" if fold.ddr else ""))
     wname, bname = f"{ident}_w", f"{ident}_b"
@@ -263,19 +275,37 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
     elif mode == "regroup" or fold.ddr:  # (conv2d_ddr copies a direct input through)
         front = h * w * cin // min(in_lanes, simd) + SIMPLE_DEPTH
     out_t = [_pack(out_fmt, pe)]
+    wa, ww = in_fmt.width, op.weight_fmt.width
+    res = (cost.control() + cost.mac_array(pe, simd, wa, ww, op.accum_fmt.width, out_fmt.width,
+                                           fold.mul_fabric)
+           + cost.memory(cout, op.bias_fmt.width, prefer_lutram=True)[0])
+    fill = 1 / (h * w)  # pointwise: one pixel in, one pixel out
+    if mode == "window":
+        res += cost.window_buffer(k, s, w, cin, max(in_lanes, simd), wa)
+        fill = min(1.0, (k - t + s) / h)  # the window's rows are read before the first output
     if fold.ddr:
         blocks = oh * ow // block
         mvau = blocks * (block * sf + nf * sf * block + block * nf + MVAU_DEPTH + 2 * SIMPLE_DEPTH)
         fetch = blocks * (nf * sf * beats + DDR_BURST_LATENCY)
+        res += (cost.Resources(**cost.M_AXI_READ)
+                + cost.memory(block * sf, wa, banks=simd)[0]  # the block's window words
+                + cost.memory(block * nf, out_fmt.width, banks=pe)[0]  # its outputs
+                + cost.fifo(4, pe * simd * ww) + cost.Resources(lut=beats * 64, ff=beats * 64))
         return KernelCall(ident, "hwgen::conv2d_ddr", cfg, config, [_pack(in_fmt, in_lanes)],
                           out_t, [bias], max(mvau, front, fetch) + MVAU_DEPTH, [bias_pragma],
-                          ddr_image=pack_ddr_weights(packed, pe, simd, op.weight_fmt.width))
+                          ddr=DdrWeights(packed, pe, simd, op.weight_fmt.width),
+                          resources=res, weights="ddr", fill=min(1.0, fill + 1 / oh))
     arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), packed), bias]
     mvau = oh * ow * nf * sf
+    wmem, storage = cost.memory(nf * sf, pe * simd * ww, prefer_lutram=None if fold.storage is None
+                                else fold.storage == "lutram")
+    res += wmem + cost.memory(sf, wa, banks=simd)[0]  # + the input buffer for the NF passes
     pragmas = [f"#pragma HLS ARRAY_RESHAPE variable={wname} cyclic factor={pe * simd} dim=1",
+               f"#pragma HLS BIND_STORAGE variable={wname} type=rom_1p impl={storage}",
                bias_pragma]
     return KernelCall(ident, "hwgen::conv2d", cfg, config, [_pack(in_fmt, in_lanes)], out_t,
-                      arrays, max(mvau, front) + MVAU_DEPTH, pragmas)
+                      arrays, max(mvau, front) + MVAU_DEPTH, pragmas, resources=res,
+                      weights=storage, fill=fill)
 
 
 # ---- pooling ---------------------------------------------------------------------------------
@@ -302,8 +332,11 @@ def maxpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelC
                      f"{node.name}: maxpool {op.describe()}, {c}x{h}x{w} -> {c}x{oh}x{ow}")
     reduce = oh * ow * k * k * (c // lanes)
     window = window_iterations(h, w, c, lanes, lanes, k, s, t, oh, ow)
+    res = (cost.control() + cost.window_buffer(k, s, w, c, lanes, x.fmt.width)
+           + cost.Resources(lut=lanes * x.fmt.width * 2, ff=lanes * x.fmt.width))  # max, cast
     return KernelCall(ident, "hwgen::maxpool2d", cfg, config, [_pack(x.fmt, lanes)],
-                      [_pack(y.fmt, lanes)], [], max(reduce, window) + WINDOW_DEPTH)
+                      [_pack(y.fmt, lanes)], [], max(reduce, window) + WINDOW_DEPTH,
+                      resources=res, fill=min(1.0, (k - t + s) / h))
 
 
 def global_avgpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
@@ -322,11 +355,21 @@ def global_avgpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> 
                       ("unsigned", "LANES", lanes), ("unsigned", "RECIP_BITS", RECIP_BITS),
                       ("unsigned", "RECIP", recip), ("int", "RECIP_FRAC", rfrac)],
                      f"{node.name}: global average pool, {c}x{h}x{w} -> {c}")
+    sum_bits = op.sum_format(x.fmt, h * w).width
+    res = (cost.control() + cost.memory(c // lanes, sum_bits, banks=lanes)[0]  # running sums
+           + cost.Resources(dsp=lanes * (1 + (sum_bits > 25)),  # x reciprocal, per lane
+                            lut=lanes * (sum_bits + y.fmt.width), ff=lanes * 2 * sum_bits))
     return KernelCall(ident, "hwgen::global_avgpool", cfg, config, [_pack(x.fmt, lanes)],
-                      [_pack(y.fmt, lanes)], [], h * w * c // lanes + SIMPLE_DEPTH + 2)
+                      [_pack(y.fmt, lanes)], [], h * w * c // lanes + SIMPLE_DEPTH + 2,
+                      resources=res)
 
 
 # ---- stream plumbing -------------------------------------------------------------------------
+def _plumbing(bits: int) -> Resources:
+    """A kernel that only moves words of ``bits`` bits: counters, a register stage, muxes."""
+    return cost.control() + Resources(lut=bits, ff=bits)
+
+
 def concat_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
     where = f"layer {node.name!r}"
     _check(len(node.inputs) == 2, where, "concat_channels joins exactly two streams")
@@ -347,7 +390,8 @@ def concat_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCa
                      f"{node.name}: concat {c1} + {c2} channels, {h}x{w}")
     t = _pack(y.fmt, lanes)
     return KernelCall(ident, "hwgen::concat_channels", cfg, config, [t, t], [t], [],
-                      h * w * (c1 + c2) // lanes + SIMPLE_DEPTH)
+                      h * w * (c1 + c2) // lanes + SIMPLE_DEPTH,
+                      resources=_plumbing(lanes * y.fmt.width))
 
 
 def duplicate_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int
@@ -360,7 +404,8 @@ def duplicate_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes
                       ("unsigned", "LANES", lanes)], f"{ident}: duplicate")
     t = _pack(fmt, lanes)
     return KernelCall(ident, "hwgen::duplicate", cfg, config, [t], [t, t], [],
-                      pixels * channels // lanes + SIMPLE_DEPTH)
+                      pixels * channels // lanes + SIMPLE_DEPTH,
+                      resources=_plumbing(lanes * fmt.width))
 
 
 def regroup_call(ident: str, fmt: FixedType, channels: int, pixels: int, in_lanes: int,
@@ -377,7 +422,8 @@ def regroup_call(ident: str, fmt: FixedType, channels: int, pixels: int, in_lane
                      f"{ident}: regroup {in_lanes} -> {out_lanes} lanes")
     return KernelCall(ident, "hwgen::regroup", cfg, config, [_pack(fmt, in_lanes)],
                       [_pack(fmt, out_lanes)], [],
-                      pixels * channels // min(in_lanes, out_lanes) + SIMPLE_DEPTH)
+                      pixels * channels // min(in_lanes, out_lanes) + SIMPLE_DEPTH,
+                      resources=_plumbing(max(in_lanes, out_lanes) * fmt.width * 2))
 
 
 def _axi_config(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int, what: str
@@ -397,7 +443,8 @@ def axis_in_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: 
     """AXI4-Stream -> stream words (axi.h)."""
     cfg, config, bits = _axi_config(ident, fmt, channels, pixels, lanes, "AXI4-Stream input")
     return KernelCall(ident, "hwgen::axis_to_stream", cfg, config, [f"hwgen::axis_t<{bits}>"],
-                      [_pack(fmt, lanes)], [], pixels * channels // lanes + SIMPLE_DEPTH)
+                      [_pack(fmt, lanes)], [], pixels * channels // lanes + SIMPLE_DEPTH,
+                      resources=_plumbing(bits))
 
 
 def axis_out_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int
@@ -405,7 +452,8 @@ def axis_out_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes:
     """Stream words -> AXI4-Stream, TLAST on the frame's last word (axi.h)."""
     cfg, config, bits = _axi_config(ident, fmt, channels, pixels, lanes, "AXI4-Stream output")
     return KernelCall(ident, "hwgen::stream_to_axis", cfg, config, [_pack(fmt, lanes)],
-                      [f"hwgen::axis_t<{bits}>"], [], pixels * channels // lanes + SIMPLE_DEPTH)
+                      [f"hwgen::axis_t<{bits}>"], [], pixels * channels // lanes + SIMPLE_DEPTH,
+                      resources=_plumbing(bits))
 
 
 # ---- dispatch --------------------------------------------------------------------------------
@@ -515,6 +563,7 @@ def fire_fifo_depths(graph: Graph, fire: Fire, folding: Mapping[str, Folding]
                        ddr3=f3.ddr)
 
 
+@functools.lru_cache(maxsize=4096)
 def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stride: int = 1,
                 pad_t: int = 1, ddr3: bool = False) -> dict[str, int]:
     """``fire_fifo_depths`` from numbers: the squeeze output is (c, h, w) on ``lanes`` lanes, the

@@ -232,10 +232,10 @@ def graph_case(name: str, graph: Graph, folding: dict[str, K.Folding], x_raw: np
         out_t = node.outputs[0]
         var = stream(f"s_{kc.name}", kc.out_streams[0])
         port = None
-        if kc.ddr_image is not None:  # weights in "DDR": a constant array behind the pointer
+        if kc.ddr is not None:  # weights in "DDR": a constant array behind the pointer
             port = f"ddr_{kc.name}"
-            beats = ",".join(f"{int(v)}ULL" for v in kc.ddr_image)
-            decls.append(f"static const hwgen::ddr_word_t {port}[{kc.ddr_image.size}] = "
+            beats = ",".join(f"{int(v)}ULL" for v in kc.ddr.image)
+            decls.append(f"static const hwgen::ddr_word_t {port}[{kc.ddr.beats}] = "
                          f"{{{beats}}};")
         body.append("  " + kc.call(in_vars, [var], ddr_port=port))
         publish(out_t, var, kc.out_lanes[0], kc.name)

@@ -17,21 +17,28 @@ import pytest
 import onnx_factory as F
 from hwgen import pynq_driver as drv
 from hwgen.cli import main
-from hwgen.hls.kernels import pack_axi, unpack_axi
+from hwgen.hls.ddr import unpack_ddr_weights
+from hwgen.hls.kernels import pack_axi, pack_conv_weights, unpack_axi
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: two layers keep their weights in DDR, so that every board flow carries weight masters
+DDR_CONFIG = "folding:\n  classifier.1: {weights: ddr}\n  fire9/expand3x3: {weights: ddr}\n"
+
+
 @pytest.fixture(scope="module")
 def projects(tmp_path_factory):
-    """SqueezeNet 1.1 at 64x64 for the PYNQ-Z2 (2 vectors) and the ZCU104."""
+    """SqueezeNet 1.1 at 64x64 for the PYNQ-Z2 (2 vectors) and the ZCU104, two layers' weights
+    in DDR."""
     root = tmp_path_factory.mktemp("board")
     model = F.write(F.torch_export("1_1", 13, dynamo=False, input_size=64), root / "sq64.onnx")
+    (root / "ddr.yaml").write_text(DDR_CONFIG)
     out = {}
     for board, n in (("pynq-z2", 2), ("zcu104", 1)):
         out[board] = root / board
         assert main(["generate", str(model), "--board", board, "-o", str(out[board]),
-                     "--vectors", str(n)]) == 0
+                     "--vectors", str(n), "--config", str(root / "ddr.yaml")]) == 0
     return out
 
 
@@ -125,11 +132,26 @@ def test_vivado_tcl_runs_under_stubs(projects, tmp_path, board, part, board_part
     assert f"-part {part}" in out and f"set_property board_part {board_part}" in out
     assert "apply_board_preset" in out and f"bd_rule:{ps}" in out
     assert "CONFIG.c_include_sg 0" in out and "CONFIG.c_sg_length_width 26" in out
-    # 24-bit pixel words need a width converter in front of the 32-bit MM2S stream; the
-    # 128-bit logits words go straight into S2MM
+    # 24-bit pixel words need a width converter in front of the 32-bit MM2S stream; the logits
+    # words go into S2MM through one only when they are not a power-of-two width
+    meta = _meta(projects[board])
+    out_bits = meta["stream"]["out"]["axi_bits"]
+    s2mm = 1 << (out_bits - 1).bit_length()
     assert "CONFIG.c_m_axis_mm2s_tdata_width 32" in out
-    assert "CONFIG.c_s_axis_s2mm_tdata_width 128" in out
-    assert "axis_in_width" in out and "axis_out_width" not in out
+    assert f"CONFIG.c_s_axis_s2mm_tdata_width {max(s2mm, 8)}" in out
+    assert "axis_in_width" in out and ("axis_out_width" in out) == (s2mm != out_bits)
+    # the two weight masters, each through its own SmartConnect to an HP port of its own
+    hps = ["S_AXI_HP1", "S_AXI_HP2"] if ps == "processing_system7" else ["S_AXI_HP1_FPD",
+                                                                          "S_AXI_HP2_FPD"]
+    for i, (layer, hp_port) in enumerate(zip(meta["ddr"]["layers"], hps), start=1):
+        sc = f"wmem_interconnect_{i}"
+        assert (f"connect_bd_intf_net hwgen_top_0/m_axi_gmem_{layer['port']} {sc}/S00_AXI"
+                in out)
+        assert f"connect_bd_intf_net {sc}/M00_AXI ps/{hp_port}" in out
+        assert f"connect_bd_net {clk} {sc}/aclk" in out
+        enable = (f"CONFIG.PCW_USE_S_AXI_HP{i} 1" if ps == "processing_system7"
+                  else f"CONFIG.PSU__USE__S_AXI_GP{i + 2} 1")
+        assert enable in out
     assert f"ps/{hp}" in out and f"connect_bd_intf_net mem_interconnect/M00_AXI ps/{hp}" in out
     assert f"connect_bd_intf_net {master} ctrl_interconnect/S00_AXI" in out
     assert "ctrl_interconnect/M00_AXI hwgen_top_0/s_axi_control" in out
@@ -247,10 +269,11 @@ def _fake_pynq(project: Path, corrupt: bool = False, with_dma: bool = True):
     from hwgen.golden import GoldenModel
     from hwgen.hls.project import Project
 
-    s = _meta(project)["stream"]
+    meta = _meta(project)
+    s = meta["stream"]
     graph = Project.open(project).graph()
     golden = GoldenModel(graph)
-    state = {"starts": 0}
+    state = {"starts": 0, "regs": {}, "buffers": []}
 
     class Buf(np.ndarray):
         def flush(self):
@@ -260,7 +283,33 @@ def _fake_pynq(project: Path, corrupt: bool = False, with_dma: bool = True):
             pass
 
     def allocate(shape, dtype):
-        return np.zeros(shape, dtype=dtype).view(Buf)
+        buf = np.zeros(shape, dtype=dtype).view(Buf)
+        buf.physical_address = 0x2000_0000 + 0x100_0000 * len(state["buffers"])
+        state["buffers"].append(buf)
+        return buf
+
+    def ddr_weights_ok() -> bool:
+        """What the accelerator would read through each weight port: the layer's weights."""
+        ddr = meta["ddr"]
+        for layer in ddr["layers"]:
+            reg = layer["register"]
+            addr = state["regs"].get(reg, 0) | (state["regs"].get(reg + 4, 0) << 32
+                                               if ddr["addr64"] else 0)
+            buf = next(b for b in state["buffers"]
+                       if b.physical_address <= addr < b.physical_address + b.size)
+            node = graph.node(layer["layer"])
+            fold = json_folding[layer["layer"]]
+            start = addr - buf.physical_address
+            n = node.op.weight.size * node.op.weight_fmt.width // 8 + 64
+            got = unpack_ddr_weights(np.asarray(buf[start:start + n // 8 * 8 * 2]).view("<u8"),
+                                     fold["pe"], fold["simd"], node.op.weight_fmt.width, True)
+            want = pack_conv_weights(node.op.weight_raw(), fold["pe"], fold["simd"])
+            if not np.array_equal(got[:want.size], want):
+                return False
+        return True
+
+    import yaml
+    json_folding = yaml.safe_load((project / "config.yaml").read_text())["folding"]
 
     class Channel:
         def __init__(self, send):
@@ -272,6 +321,7 @@ def _fake_pynq(project: Path, corrupt: bool = False, with_dma: bool = True):
                 return
             assert state["starts"] > 0, "DMA before ap_start"
             assert state.get("flushed"), "input buffer not flushed"
+            assert ddr_weights_ok(), "the weight ports do not point at the layers' weights"
             vals = drv.unpack_output(buf, s["in"]["lanes"], s["in"]["width"], s["in"]["signed"])
             c, h, w = s["input_shape"]
             y = golden.run(vals.reshape(h, w, c).transpose(2, 0, 1))
@@ -288,8 +338,13 @@ def _fake_pynq(project: Path, corrupt: bool = False, with_dma: bool = True):
 
     class IP:
         def write(self, offset, value):
-            assert offset == 0 and value & 1
-            state["starts"] += 1
+            if offset == 0:
+                assert value & 1
+                state["starts"] += 1
+            else:
+                assert offset in {r for lay in meta["ddr"]["layers"]
+                                  for r in (lay["register"], lay["register"] + 4)}
+                state["regs"][offset] = value
 
     class Overlay:
         def __init__(self, bitfile, download=True):

@@ -1,0 +1,109 @@
+"""Resource estimates of the HLS kernels (7-series / UltraScale+ primitives), no vendor tool needed.
+
+Each kernel constructor in ``kernels.py`` attaches a ``Resources`` to its ``KernelCall`` with the
+helpers here; the estimator adds them up. The figures are engineering estimates of what Vitis HLS
+builds from the kernels' code, in the terms of the FINN cost models:
+
+* a multiplier is one DSP48 (an 8x8 product needs one 25x18 multiplier), or, mapped to fabric,
+  ``(2*ceil((Wa+Ww)/6) - 1) * (Wa+Ww)`` LUTs (80 for 8x8);
+* a SIMD-wide adder tree into a ``acc``-bit register costs about ``acc`` LUTs per input, and
+  every multiplier output is registered (``Wa+Ww`` FFs);
+* memories: a ROM/RAM of ``depth`` words of ``width`` bits is BRAM (the cheapest BRAM18 aspect
+  ratio: 16Kx1 ... 512x36; two BRAM18 make a BRAM36) or LUTRAM (``width * ceil(depth/64)`` LUTs),
+  whichever is the smaller share of the board; weights are never put in URAM, which the bitstream
+  cannot initialise;
+* a FIFO of up to 32 words is shift-register LUTs (``width * ceil(depth/32)``), deeper ones BRAM;
+* an AXI4 master read port (Vitis' m_axi adapter; its read buffer holds 4 outstanding bursts of
+  64 beats, 16 Kbit): half a BRAM36, 700 LUTs, 900 FFs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+#: BRAM18 aspect ratios (depth, width), widest last (simple dual port for 36 bits)
+BRAM18_SHAPES = ((16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36))
+LUTRAM_DEPTH = 64  # one LUT6 is a 64 x 1 memory
+SRL_DEPTH = 32  # one LUT is a 32-deep shift register
+#: memories this small are always LUTRAM (Vitis does the same)
+SMALL_MEMORY_BITS = 1024
+M_AXI_READ = {"bram36": 0.5, "lut": 700, "ff": 900}
+KERNEL_CONTROL = {"lut": 150, "ff": 200}  # loop counters, FSM, stream handshakes
+
+
+@dataclass
+class Resources:
+    dsp: float = 0
+    bram36: float = 0
+    lut: float = 0
+    ff: float = 0
+
+    def __add__(self, other: "Resources") -> "Resources":
+        return Resources(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+    def as_dict(self) -> dict:
+        return {"dsp": int(math.ceil(self.dsp)), "bram36": round(self.bram36, 1),
+                "lut": int(math.ceil(self.lut)), "ff": int(math.ceil(self.ff))}
+
+
+def bram18_count(depth: int, width: int) -> int:
+    """BRAM18 primitives for a depth x width memory (the cheapest aspect ratio)."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in BRAM18_SHAPES)
+
+
+def lutram_luts(depth: int, width: int) -> int:
+    return width * math.ceil(depth / LUTRAM_DEPTH) if depth > 0 else 0
+
+
+def memory(depth: int, width: int, banks: int = 1, prefer_lutram: bool | None = None
+           ) -> tuple[Resources, str]:
+    """``banks`` memories of depth x width: (resources, "bram" | "lutram").
+
+    ``prefer_lutram`` forces a choice; by default small memories are LUTRAM and the rest BRAM
+    unless LUTRAM is cheaper counted in LUTs against BRAM36 at 1 BRAM36 ~ 400 LUTs (the
+    LUT/BRAM ratio of a Zynq-7020)."""
+    bits = depth * width
+    luts = lutram_luts(depth, width) * banks
+    brams = bram18_count(depth, width) * banks / 2
+    use_lut = prefer_lutram if prefer_lutram is not None else (
+        bits <= SMALL_MEMORY_BITS or luts <= 400 * brams)
+    if use_lut:
+        return Resources(lut=luts), "lutram"
+    return Resources(bram36=brams), "bram"
+
+
+def fifo(depth: int, width: int) -> Resources:
+    if depth <= SRL_DEPTH:
+        return Resources(lut=width * math.ceil(depth / SRL_DEPTH), ff=width)
+    return Resources(bram36=bram18_count(depth, width) / 2, lut=30, ff=width + 40)
+
+
+def fabric_mult_luts(wa: int, ww: int) -> int:
+    n = wa + ww
+    return (2 * math.ceil(n / 6) - 1) * n
+
+
+def mac_array(pe: int, simd: int, wa: int, ww: int, acc_bits: int, out_bits: int,
+              fabric: bool) -> Resources:
+    """PE x SIMD multipliers, PE adder trees and accumulators, PE requantisers."""
+    macs = pe * simd
+    r = Resources(ff=macs * (wa + ww) + pe * (2 * acc_bits + out_bits),
+                  lut=macs * acc_bits + pe * (acc_bits + out_bits))
+    if fabric:
+        r.lut += macs * fabric_mult_luts(wa, ww)
+    else:
+        r.dsp += macs
+    return r
+
+
+def control() -> Resources:
+    return Resources(**KERNEL_CONTROL)
+
+
+def window_buffer(k: int, stride: int, in_w: int, c: int, lanes: int, width: int) -> Resources:
+    """sliding_window's (K+STRIDE) x IN_W x C buffer, split into ``lanes`` channel banks."""
+    depth = (k + stride) * in_w * c // lanes
+    res, _ = memory(depth, width, banks=lanes)
+    return res + Resources(lut=100 + lanes * width, ff=100 + lanes * width)  # read mux, counters

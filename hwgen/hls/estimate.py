@@ -1,0 +1,120 @@
+"""Throughput, latency and resources of a dataflow design on a board, without vendor tools.
+
+Every stage of the top function (``build_dataflow``) carries its own cycle count and resource
+estimate (kernels.py, cost.py); this module adds the streams between them and the fixed parts of
+the design, compares the totals with the board's budget (by default 85% of each resource) and
+checks the DDR traffic of the layers whose weights live there. The pipeline runs at the pace of its
+slowest stage: frames/s = clock / max(stage cycles).
+"""
+from __future__ import annotations
+
+import math
+
+from ..ir import Graph
+from . import cost
+from .cost import Resources
+from .generate import build_dataflow
+
+DEFAULT_CAP = 0.85
+RESOURCES = ("dsp", "bram36", "lut", "ff")
+#: the AXI-Lite control slave and the top function's start/done logic
+TOP_CONTROL = Resources(lut=600, ff=800)
+#: share of a memory port's or of DDR's peak bandwidth that streaming bursts sustain
+DDR_EFFICIENCY = 0.7
+
+
+def budget(board: dict, cap: float = DEFAULT_CAP) -> dict[str, float]:
+    res = board["resources"]
+    return {k: math.floor(res[k] * cap * 10) / 10 for k in RESOURCES}
+
+
+def ddr_bandwidth(board: dict) -> float:
+    """Peak DDR bandwidth in bytes/s (the board file's memory.ddr_gbytes_per_s)."""
+    return float(board.get("memory", {}).get("ddr_gbytes_per_s", 0.0)) * 1e9
+
+
+def estimate(graph: Graph, board: dict, cfg_folding: dict | None = None,
+             cap: float = DEFAULT_CAP) -> dict:
+    """The estimate of the design ``hwgen generate`` writes for this graph and folding."""
+    streams, stages, _ = build_dataflow(graph, cfg_folding)
+    clock = float(board["clock_mhz"])
+    total = TOP_CONTROL
+    for s in streams:
+        total = total + cost.fifo(s.depth, s.bits)
+    layers = []
+    for st in stages:
+        total = total + st.call.resources
+        if st.layer is None:
+            continue
+        node = graph.node(st.layer)
+        op = node.op
+        out = graph.tensors[node.outputs[0]]
+        conv = node.kind == "conv"
+        layers.append({
+            "name": node.name, "op": node.kind, "output": list(out.shape),
+            "macs": op.macs([graph.shape(t) for t in node.inputs], out.shape),
+            "input_format": graph.tensors[node.inputs[0]].fmt.cpp(),
+            "output_format": out.fmt.cpp(),
+            "weight_format": op.weight_fmt.cpp() if conv else None,
+            "pe": st.folding.pe if conv else None, "simd": st.folding.simd if conv else None,
+            "lanes": st.folding.lanes, "cycles": st.call.cycles,
+            "multipliers": ("lut" if st.folding.mul_fabric else "dsp") if conv else None,
+            "weights": st.call.weights or None,
+            "weight_bits": int(op.weight.size) * op.weight_fmt.width if conv else 0,
+            **st.call.resources.as_dict()})
+    slowest = max(stages, key=lambda st: st.call.cycles)
+    cycles = slowest.call.cycles
+    fps = clock * 1e6 / cycles
+    latency = cycles + sum(st.call.fill * st.call.cycles for st in stages)
+    ddr_bytes = sum(st.call.ddr.nbytes * _passes(graph, st) for st in stages
+                    if st.call.ddr is not None)
+    need = ddr_bytes * fps
+    have = ddr_bandwidth(board) * DDR_EFFICIENCY
+    totals = total.as_dict()
+    lim = budget(board, cap)
+    fits = all(totals[k] <= lim[k] for k in RESOURCES) and (need <= have or ddr_bytes == 0)
+    return {
+        "board": board["name"], "part": board["part"], "clock_mhz": clock,
+        "fps": fps, "latency_ms": latency / (clock * 1e3), "cycles_per_frame": cycles,
+        "latency_cycles": int(latency),
+        "bottleneck": slowest.layer or slowest.call.name,
+        **totals, "budget": lim, "cap": cap, "available": {k: board["resources"][k]
+                                                           for k in RESOURCES},
+        "fits": fits,
+        "ddr": {"layers": [lay["name"] for lay in layers if lay["weights"] == "ddr"],
+                "bytes_per_frame": int(ddr_bytes), "gbytes_per_s": need / 1e9,
+                "sustainable_gbytes_per_s": have / 1e9},
+        "layers": layers,
+    }
+
+
+def _passes(graph: Graph, stage) -> int:
+    """How many times per frame a DDR layer reads its weights: once per output row."""
+    return graph.shape(graph.node(stage.layer).outputs[0])[1]
+
+
+def estimate_text(est: dict) -> str:
+    from ..report import table  # noqa: PLC0415
+
+    rows = [(r["name"], r["op"], "x".join(map(str, r["output"])), f"{r['macs']:,}",
+             r["weight_format"] or "", r["pe"] or "", r["simd"] or "", r["lanes"],
+             f"{r['cycles']:,}", r["dsp"], r["bram36"], f"{r['lut']:,}", r["weights"] or "",
+             r["multipliers"] or "") for r in est["layers"]]
+    lim, ok = est["budget"], lambda k: "ok" if est[k] <= est["budget"][k] else "OVER"
+    lines = [table(("layer", "op", "output", "MACs", "weights", "PE", "SIMD", "lanes", "cycles",
+                    "DSP", "BRAM36", "LUT", "weights in", "mult"), rows,
+                   {3, 5, 6, 7, 8, 9, 10, 11}), "",
+             f"{est['board']} ({est['part']}) at {est['clock_mhz']:g} MHz, budget "
+             f"{est['cap']:.0%} of each resource:"]
+    for k in RESOURCES:
+        lines.append(f"  {k:7s} {est[k]:>10,} of {lim[k]:>10,}  ({est['available'][k]:,} on the "
+                     f"chip)  {ok(k)}")
+    d = est["ddr"]
+    if d["layers"]:
+        lines.append(f"  DDR weights: {', '.join(d['layers'])}: {d['bytes_per_frame']:,} bytes/"
+                     f"frame, {d['gbytes_per_s']:.2f} GB/s of {d['sustainable_gbytes_per_s']:.2f}"
+                     " sustainable")
+    lines += [f"throughput {est['fps']:.1f} frames/s (bottleneck {est['bottleneck']}: "
+              f"{est['cycles_per_frame']:,} cycles/frame), latency {est['latency_ms']:.2f} ms",
+              "fits" if est["fits"] else "DOES NOT FIT", ""]
+    return "\n".join(lines)

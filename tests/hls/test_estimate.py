@@ -1,0 +1,196 @@
+"""Resource and throughput model, folding optimiser, `hwgen estimate` and board files: hand-computed
+small cases, and optimiser results that always stay within the budget."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import yaml
+
+import onnx_factory as F
+from hwgen.api import ESTIMATE_QUICK, quantized_for_hardware
+from hwgen.boards import load_board
+from hwgen.cli import main
+from hwgen.errors import HwgenError
+from hwgen.hls import cost
+from hwgen.hls.estimate import RESOURCES, budget, estimate
+from hwgen.hls.kernels import MVAU_DEPTH
+from hwgen.hls.optimise import optimise, plan_for
+
+
+@pytest.fixture(scope="module")
+def sq64(tmp_path_factory):
+    root = tmp_path_factory.mktemp("est")
+    path = F.write(F.torch_export("1_1", 13, dynamo=False, input_size=64), root / "sq64.onnx")
+    graph = quantized_for_hardware(str(path), {"defaults": dict(ESTIMATE_QUICK)})
+    return path, graph
+
+
+def _board(**resources) -> dict:
+    b = copy.deepcopy(load_board("pynq-z2"))
+    b["resources"].update(resources)
+    return b
+
+
+# ---- primitives, by hand ----------------------------------------------------------------------
+@pytest.mark.parametrize("depth,width,want", [
+    (512, 72, 2),     # two 512 x 36
+    (1024, 8, 1),     # one 2048 x 9
+    (4096, 8, 2),     # 4096 x 4 twice, or 2048 x 9 twice
+    (100, 1000, 28),  # ceil(1000 / 36) of 512 x 36
+    (20000, 1, 2),    # 16K x 1 twice
+    (0, 8, 0)])
+def test_bram18_count(depth, width, want):
+    assert cost.bram18_count(depth, width) == want
+
+
+def test_memory_choice():
+    assert cost.memory(64, 16)[1] == "lutram"  # 1 Kbit: always LUTRAM
+    res, kind = cost.memory(144, 512)  # wide and shallow: 512 LUTs x 3 beat 15 BRAM18
+    assert kind == "lutram" and res.lut == 512 * 3 and res.bram36 == 0
+    res, kind = cost.memory(8192, 64)  # deep: 16 BRAM36 beat 8,192 LUTs
+    assert kind == "bram" and res.bram36 == 16
+    assert cost.memory(8192, 64, prefer_lutram=True)[0].lut == 64 * 128
+
+
+def test_mac_array_dsp_or_fabric():
+    dsp = cost.mac_array(3, 4, 8, 8, 20, 8, fabric=False)
+    lut = cost.mac_array(3, 4, 8, 8, 20, 8, fabric=True)
+    assert dsp.dsp == 12 and lut.dsp == 0
+    assert lut.lut - dsp.lut == 12 * 80  # (2*ceil(16/6) - 1) * 16 LUTs per 8x8 product
+    assert cost.fabric_mult_luts(8, 8) == 80 and cost.fabric_mult_luts(4, 4) == 24
+
+
+# ---- the estimate of a whole design -----------------------------------------------------------
+def test_estimate_matches_hand_figures(sq64):
+    _, graph = sq64
+    board = load_board("pynq-z2")
+    folding = {"classifier.1": {"pe": 8, "simd": 4}, "fire9/expand3x3": {"weights": "ddr"},
+               "fire9/expand1x1": {"multipliers": "lut"}}
+    est = estimate(graph, board, folding)
+    rows = {r["name"]: r for r in est["layers"]}
+    conv10 = rows["classifier.1"]
+    cin, h, w = graph.shape(graph.node("classifier.1").inputs[0])
+    cout = graph.node("classifier.1").op.out_channels
+    assert conv10["cycles"] == h * w * (cout // 8) * (cin // 4) + MVAU_DEPTH
+    assert conv10["dsp"] == 32 and conv10["pe"] == 8 and conv10["simd"] == 4
+    assert rows["fire9/expand3x3"]["weights"] == "ddr" and rows["fire9/expand1x1"]["dsp"] == 0
+    assert rows["fire9/expand1x1"]["multipliers"] == "lut"
+    slowest = max(r["cycles"] for r in est["layers"])
+    assert est["cycles_per_frame"] >= slowest
+    assert est["fps"] == pytest.approx(100e6 / est["cycles_per_frame"])
+    assert est["latency_ms"] * 1e5 >= est["cycles_per_frame"]  # at least one frame time
+    # totals: every layer's share plus streams and control, never less than the layers
+    for k in RESOURCES:
+        assert est[k] >= sum(r[k] for r in est["layers"]) - 1
+    assert est["dsp"] == sum(r["dsp"] for r in est["layers"])
+    assert est["budget"] == budget(board) == {"dsp": 187.0, "bram36": 119.0, "lut": 45220.0,
+                                              "ff": 90440.0}
+    d = est["ddr"]
+    assert d["layers"] == ["fire9/expand3x3"]
+    node = graph.node("fire9/expand3x3")
+    pe, simd = rows["fire9/expand3x3"]["pe"], rows["fire9/expand3x3"]["simd"]
+    beats = -(-pe * simd * 8 // 64)
+    words = node.op.weight.size // (pe * simd)
+    assert d["bytes_per_frame"] == words * beats * 8 * graph.shape(node.outputs[0])[1]
+
+
+# ---- the optimiser ----------------------------------------------------------------------------
+@pytest.mark.parametrize("resources", [
+    {},                                                     # the PYNQ-Z2
+    {"dsp": 110, "bram36": 70, "lut": 26600, "ff": 53200},  # half of it
+    {"dsp": 12, "bram36": 60, "lut": 40000, "ff": 80000},   # almost no DSPs
+    {"dsp": 220, "bram36": 40, "lut": 53200, "ff": 106400},  # little BRAM
+])
+def test_optimiser_stays_within_budget(sq64, resources):
+    _, graph = sq64
+    board = _board(**resources)
+    folding, est = optimise(graph, board)
+    assert est["fits"], est
+    for k in RESOURCES:
+        assert est[k] <= est["budget"][k]
+    again = estimate(graph, board, folding)  # the folding it returns is the design it measured
+    assert again["fps"] == est["fps"] and again["dsp"] == est["dsp"]
+
+
+def test_optimiser_trades_speed_for_budget(sq64):
+    _, graph = sq64
+    big = optimise(graph, _board())[1]
+    small = optimise(graph, _board(dsp=110, bram36=70, lut=26600, ff=53200))[1]
+    assert small["fps"] < big["fps"]
+    nodsp = optimise(graph, _board(dsp=12))[1]
+    assert nodsp["dsp"] <= 10 and any(r["multipliers"] == "lut" for r in nodsp["layers"])
+    nobram = optimise(graph, _board(bram36=40))[1]
+    assert nobram["ddr"]["layers"]  # weights moved out to DDR
+
+
+def test_a_board_too_small_is_reported(sq64):
+    _, graph = sq64
+    _, est = optimise(graph, _board(dsp=20, bram36=10, lut=5000, ff=10000))
+    assert est["fits"] is False
+    assert any(est[k] > est["budget"][k] for k in RESOURCES)
+
+
+def test_target_fps_uses_fewer_resources(sq64):
+    _, graph = sq64
+    fastest = optimise(graph, _board())[1]
+    target = fastest["fps"] / 4
+    _, est = optimise(graph, _board(), target_fps=target)
+    assert est["fps"] >= target and est["dsp"] < fastest["dsp"]
+    with pytest.raises(HwgenError, match="no folding reaches"):
+        optimise(graph, _board(), target_fps=1e9)
+
+
+def test_user_folding_wins(sq64):
+    _, graph = sq64
+    user = {"fire2/expand3x3": {"pe": 2, "simd": 16}, "fire2/expand1x1": {"pe": 2},
+            "classifier.1": {"weights": "ddr", "multipliers": "lut"}}
+    folding, est = optimise(graph, _board(), user)
+    rows = {r["name"]: r for r in est["layers"]}
+    assert (rows["fire2/expand3x3"]["pe"], rows["fire2/expand3x3"]["simd"]) == (2, 16)
+    assert rows["fire2/expand1x1"]["pe"] == 2
+    assert rows["classifier.1"]["weights"] == "ddr"
+    assert rows["classifier.1"]["multipliers"] == "lut"
+
+
+def test_plan_meets_its_cycle_target(sq64):
+    _, graph = sq64
+    for T in (20_000, 100_000, 1_000_000):
+        est = estimate(graph, _board(), plan_for(graph, T))
+        assert est["cycles_per_frame"] <= T, (T, est["bottleneck"])
+
+
+# ---- the command ------------------------------------------------------------------------------
+def test_estimate_cli_json(sq64, capsys):
+    path, _ = sq64
+    assert main(["estimate", str(path), "--board", "pynq-z2", "--json"]) == 0
+    est = json.loads(capsys.readouterr().out)
+    for key in ("fps", "latency_ms", "clock_mhz", "dsp", "bram36", "lut", "ff", "budget",
+                "fits", "layers"):
+        assert key in est
+    assert set(est["budget"]) == {"dsp", "bram36", "lut", "ff"} and est["fits"] is True
+    assert est["clock_mhz"] == 100 and len(est["layers"]) == len(F_layers(path))
+
+
+def F_layers(path) -> list:
+    from hwgen.api import load_model
+
+    return load_model(str(path)).nodes
+
+
+def test_estimate_cli_text_and_bad_input(sq64, tmp_path, capsys):
+    path, _ = sq64
+    assert main(["estimate", str(path), "--target-fps", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "frames/s" in out and "budget 85%" in out and "fits" in out
+    bad = tmp_path / "b.yaml"
+    bad.write_text(yaml.safe_dump({"name": "x", "part": "p", "clock_mhz": 100, "family": "zynq7",
+                                   "ps": "processing_system7", "resources": {"dsp": -1}}))
+    assert main(["estimate", str(path), "--board", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "resources" in err and len(err.strip().splitlines()) == 1
+    assert main(["estimate", str(path), "--board", "nosuchboard"]) == 2
+    assert "built-in boards: kv260, pynq-z2, ultra96v2, zcu104" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["estimate", str(path), "--cap", "1.5"])
