@@ -57,8 +57,28 @@ void ddr_weight_fetch(const ddr_word_t* wmem, hls::stream<typename conv_ddr_trai
   typedef conv_ddr_traits<CFG> TR;
   const unsigned BEATS = CFG::BEATS, W = TR::W_BITS;
   const unsigned long BEATS_PER_PASS = (unsigned long)TR::WMEM * BEATS;
+  (void)BEATS_PER_PASS;
 fetch_blocks:
   for (unsigned long b = 0; b < TR::BLOCKS; ++b) {
+#if HWGEN_CSIM_NATIVE
+    // the same bits, gathered from 64-bit words instead of one wide ap_uint (much faster in C)
+    for (unsigned long i = 0; i < TR::WMEM; ++i) {
+      uint64_t beat[BEATS + 1];
+      for (unsigned j = 0; j < BEATS; ++j) beat[j] = wmem[i * BEATS + j].to_uint64();
+      beat[BEATS] = 0;
+      typename TR::wword_t w;
+      for (unsigned k = 0; k < TR::WPAR; ++k) {
+        const unsigned bit = k * W, lo = bit / 64, sh = bit % 64;
+        uint64_t v = beat[lo] >> sh;
+        if (sh + W > 64) v |= beat[lo + 1] << (64 - sh);
+        v &= (W == 64) ? ~0ULL : ((1ULL << W) - 1);
+        const int64_t sv = TR::W_SIGNED && W < 64 && ((v >> (W - 1)) & 1) ? (int64_t)v - (1LL << W)
+                                                                           : (int64_t)v;
+        w.data[k] = (typename TR::w_store_t)sv;
+      }
+      ws.write(w);
+    }
+#else
     ap_uint<BEATS * 64> word = 0;
     unsigned beat = 0;
   fetch_beats:
@@ -86,6 +106,7 @@ fetch_blocks:
         ws.write(w);
       }
     }
+#endif
   }
 }
 
