@@ -11,7 +11,6 @@ same FIFO depths, a FIFO on every other stream. Python emits parameters and wiri
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,12 +20,12 @@ import numpy as np
 from .. import __version__
 from ..hls.folding import plan_folding
 from ..hls.kernels import (DEFAULT_FIFO_DEPTH, axi_bits, cpp_ident, fire_fifo_depths,
-                           kernel_call)
+                           kernel_call, window_lead_pixels)
 from ..hls.project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
 from ..ir import Graph
 from ..pynq_driver import to_stream
-from ..ops import Conv
-from .modules import Kernel, Param, rtl_kernel, window_tail
+from ..ops import Concat, Conv
+from .modules import Kernel, Param, rtl_kernel, window_reads
 
 TOP = "hwgen_top"
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
@@ -115,17 +114,19 @@ def build_netlist(graph: Graph, cfg_folding: dict | None = None):
         k = rtl_kernel(graph, node, plan[node.name])
         ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
         out = node.outputs[0]
-        var[out] = net.fifo(net.kernel(k, ins, out), input_fifo_depth(graph, node, plan))
         fire = fire_of_squeeze.get(node.name)
-        if fire is not None:  # fork the squeeze output into both expand branches
-            depths = fire_fifo_depths(graph, fire, plan)
+        if fire is None:
+            var[out] = net.fifo(net.kernel(k, ins, out), input_fifo_depth(graph, node, plan))
+        else:  # fork the squeeze output into both expand branches
+            var[out] = net.fifo(net.kernel(k, ins, out))
             a = net.stream(f"{fire.name}_to_expand1x1", var[out].width)
             b = net.stream(f"{fire.name}_to_expand3x3", var[out].width)
             net.add("hwgen_duplicate", "u_" + cpp_ident(fire.name) + "_dup",
                     {"WIDTH": Param(var[out].width)}, {"in": var[out], "a": a, "b": b},
                     clocked=False)
-            branch_in[fire.expand1x1] = net.fifo(a, depths["expand1x1_in"])
-            branch_in[fire.expand3x3] = net.fifo(b, depths["expand3x3_in"])
+            depth1, depth3 = fire_branch_depths(graph, fire, plan)
+            branch_in[fire.expand1x1] = net.fifo(a, depth1)
+            branch_in[fire.expand3x3] = net.fifo(b, depth3)
     src = var[graph.output]
     words = int(np.prod(outp.shape)) // out_lanes
     net.add("hwgen_axis_out", "u_axis_out", {"AXI_BITS": Param(axi_bits(outp.fmt, out_lanes)),
@@ -136,22 +137,54 @@ def build_netlist(graph: Graph, cfg_folding: dict | None = None):
     return net, lanes
 
 
-def input_fifo_depth(graph: Graph, producer: Node, plan: dict) -> int:
-    """Depth of the stream from ``producer`` to its consumer.
+def input_fifo_depth(graph: Graph, producer: Node, plan: dict,
+                     consumers: list[Node] | None = None) -> int:
+    """Depth of the stream from ``producer`` to its consumers (default: all of them).
 
-    A windowed consumer (max pool, KxK conv) takes no input for ``window_tail`` cycles per row; a
-    producer that needs several cycles per word would stall meanwhile and lose that time for
-    good. The stream holds what the producer makes in those cycles. (Streams into a Fire module's
-    expand branches are sized by ``fire_fifo_depths``, which this does not touch.)
+    A windowed consumer (max pool, KxK conv) wants a phase's input rows at once and then takes
+    nothing while it emits the rest of the phase (``window_reads``); a producer that needs several
+    cycles per word must have made them meanwhile, into this stream, or the consumer waits. A
+    stream into a concat holds one pixel: concat takes a whole pixel from one branch, then from the
+    other, and a branch that could not hold one would stall the other's producer meanwhile.
     """
     out = producer.outputs[0]
-    tail = max((window_tail(graph, n, plan[n.name]) for n in graph.consumers(out)), default=0)
-    words = int(np.prod(graph.shape(out))) // plan[producer.name].pe if isinstance(
-        producer.op, Conv) else int(np.prod(graph.shape(out))) // plan[producer.name].lanes
+    consumers = graph.consumers(out) if consumers is None else consumers
+    lanes = plan[producer.name].pe if isinstance(producer.op, Conv) else plan[producer.name].lanes
+    if any(isinstance(n.op, Concat) for n in consumers):
+        return DEFAULT_FIFO_DEPTH + graph.shape(out)[0] // lanes
+    reads = max((window_reads(graph, n, plan[n.name]) for n in consumers), default=0)
+    words = int(np.prod(graph.shape(out))) // lanes
     cycles_per_word = kernel_call(graph, producer, plan[producer.name]).cycles / max(words, 1)
-    if tail == 0 or cycles_per_word < 2:
+    if reads == 0 or cycles_per_word < 2:
         return DEFAULT_FIFO_DEPTH
-    return DEFAULT_FIFO_DEPTH + math.ceil(tail / cycles_per_word)
+    return DEFAULT_FIFO_DEPTH + reads
+
+
+#: window words an RTL conv holds beyond its window FIFO (window output register, MVAU pipeline)
+RTL_WINDOW_SLACK = 4
+
+
+def fire_branch_depths(graph: Graph, fire, plan: dict) -> tuple[int, int]:
+    """Depths of the streams duplicate -> expand1x1 and duplicate -> expand3x3 of a Fire module.
+
+    expand3x3's stream holds what its window wants at once (``input_fifo_depth``). duplicate
+    writes every word to both branches, so expand1x1's stream holds those words too, plus the
+    pixels the expand3x3 window reads ahead of what concat has taken -- the rule of
+    ``fire_fifo_depths``, with the RTL's look-ahead: its window runs on by the SF + 2 words of the
+    FIFO in front of the matrix-vector unit (``hwgen_conv``) and a few in the pipeline.
+    """
+    sq, e3 = graph.node(fire.squeeze), graph.node(fire.expand3x3)
+    op, f3 = e3.op, plan[e3.name]
+    c, h, w = graph.shape(e3.inputs[0])
+    _, oh, ow = graph.shape(e3.outputs[0])
+    lanes = plan[fire.squeeze].pe
+    sf = op.kernel ** 2 * c // f3.simd
+    lead = window_lead_pixels(h, w, c, lanes, f3.simd, op.kernel, op.stride, op.pad[0], oh, ow,
+                              slack=sf + 2 + RTL_WINDOW_SLACK)
+    hls = fire_fifo_depths(graph, fire, plan)
+    depth3 = max(hls["expand3x3_in"], input_fifo_depth(graph, sq, plan, [e3]))
+    depth1 = max(hls["expand1x1_in"], (max(lead, 0) + 2) * (c // lanes)) + depth3
+    return depth1, depth3
 
 
 def estimate(graph: Graph, cfg_folding: dict | None, clock_mhz: float) -> dict:

@@ -175,13 +175,14 @@ def concat_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel
     return Kernel("hwgen_concat", ident, params, [width, width], width)
 
 
-def window_tail(graph: Graph, node: Node, fold: Folding) -> int:
-    """Most window words a windowed kernel emits in one phase without reading (0 if it has no
+def window_reads(graph: Graph, node: Node, fold: Folding) -> int:
+    """Most input words a windowed kernel reads in one phase of its schedule (0 if it has no
     window).
 
     The window schedule (hwgen_window, window.h) reads a phase's input rows in step with its first
-    emits; the rest of the phase only emits and takes no input. A slow producer stalls meanwhile
-    unless the stream in front holds what it makes in that time (see ``input_fifo_depth``).
+    emits and then only emits: it wants a row (or K - PAD_T rows, at a frame's start) at once, and
+    takes nothing for the rest of the phase. A producer slower than that must have made those
+    words ahead, into the stream in front (``hwgen.rtl.generate.input_fifo_depth``).
     """
     op = node.op
     if isinstance(op, Conv):
@@ -196,7 +197,7 @@ def window_tail(graph: Graph, node: Node, fold: Folding) -> int:
     _, oh, ow = graph.shape(node.outputs[0])
     phases = window_phases(h, w, c, fold.in_lanes or fold.lanes, out_lanes, op.kernel,
                            op.stride, op.pad[0], oh, ow)
-    return max((e - r for r, e in phases[1:]), default=0)
+    return max(r for r, _ in phases)
 
 
 KernelFn = Callable[[Graph, Node, Folding, str], Kernel]

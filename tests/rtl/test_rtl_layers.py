@@ -1,7 +1,8 @@
 """Each layer module in a small network, bit-exact with the golden model under random gaps and
-backpressure: a strided padded 3x3 conv on 3-channel pixels (window, 3 lanes), a padded ceil-mode
-max pool, a 1x1 conv whose input lanes merge (3 -> 6, regroup), a 3x3 conv whose window splits
-lanes (4 -> 2), global average pooling. And the harness catches a wrong weight."""
+backpressure, in every lane conversion: a strided padded 3x3 conv whose window splits 3-channel
+pixels into single channels (3 -> 1 lanes), a padded ceil-mode max pool, a 1x1 conv whose input
+lanes merge (3 -> 6, regroup), a 3x3 conv whose window merges lanes (2 -> 4), a 1x1 conv whose
+input lanes split (4 -> 2, regroup), global average pooling. And a wrong weight is caught."""
 from __future__ import annotations
 
 import json
@@ -12,9 +13,10 @@ from hwgen.rtl.generate import HDL_DIR, LIBRARY, RTL_DIR, TOP
 from hwgen.rtl.sim import lint
 
 FOLDING = """folding:
-  c1: {pe: 3, simd: 3}
-  c2: {pe: 4, simd: 6}
-  c3: {pe: 2, simd: 2}
+  c1: {pe: 3, simd: 1}
+  c2: {pe: 2, simd: 6}
+  c3: {pe: 4, simd: 4}
+  c4: {pe: 3, simd: 2}
 """
 
 
@@ -25,7 +27,8 @@ def test_layers_bit_exact_and_a_wrong_weight_is_caught(tmp_path, capsys):
     assert main(["generate", str(model), "--backend", "rtl", "--config",
                  str(tmp_path / "cfg.yaml"), "-o", str(out), "--vectors", "3"]) == 0
     top = (out / RTL_DIR / f"{TOP}.sv").read_text()
-    assert ".MODE(2)" in top and ".MODE(1)" in top and "hwgen_maxpool" in top and "hwgen_gap" in top
+    assert top.count(".MODE(2)") == 2 and top.count(".MODE(1)") == 2
+    assert "hwgen_maxpool" in top and "hwgen_gap" in top
     files = [HDL_DIR / f for f in LIBRARY] + [out / RTL_DIR / f"{TOP}.sv"]
     assert lint(files, TOP) == ""
     capsys.readouterr()

@@ -8,13 +8,15 @@ from hwgen.rtl.generate import HDL_DIR, LIBRARY
 from hwgen.rtl.sim import lint
 
 FILES = [HDL_DIR / f for f in LIBRARY]
+ROM = {"W_FILE": '"w.mem"', "B_FILE": '"b.mem"'}  # a weight memory needs its image
 CASES = [
     ("hwgen_fifo", {"DEPTH": 1}), ("hwgen_fifo", {"DEPTH": 5, "WIDTH": 3}),
     ("hwgen_regroup", {"IN_L": 4, "OUT_L": 2}), ("hwgen_regroup", {"IN_L": 3, "OUT_L": 6}),
     ("hwgen_window", {"C": 6, "IN_LANES": 3, "OUT_LANES": 6, "IN_H": 9, "IN_W": 7, "STRIDE": 2,
                       "OUT_H": 5, "OUT_W": 4}),
-    ("hwgen_conv", {"MODE": 0}), ("hwgen_conv", {"MODE": 1, "IN_LANES": 2, "SIMD": 1}),
-    ("hwgen_conv", {"MODE": 2, "PE": 4, "SIMD": 2, "IN_C": 4, "IN_LANES": 4, "NF": 2, "SF": 18}),
+    ("hwgen_conv", {"MODE": 0, **ROM}), ("hwgen_conv", {"MODE": 1, "IN_LANES": 2, "SIMD": 1, **ROM}),
+    ("hwgen_conv", {"MODE": 2, "PE": 4, "SIMD": 2, "IN_C": 4, "IN_LANES": 4, "NF": 2, "SF": 18,
+                    **ROM}),
     ("hwgen_maxpool", {"LANES": 2, "C": 4, "SIGNED": 0}),
     ("hwgen_gap", {"LANES": 2, "C": 6, "SHIFT": 17}),
     ("hwgen_requant", {"SHIFT": -3, "XW": 9, "OW": 14}),

@@ -24,8 +24,8 @@ module hwgen_mvau #(
     parameter int SIMD = 1,
     parameter int NF = 1,
     parameter int SF = 1,
-    parameter string W_FILE = "",
-    parameter string B_FILE = "",
+    parameter W_FILE = "",
+    parameter B_FILE = "",
     // output cast (hwgen_requant)
     parameter bit ACC_CAST = 0,
     parameter int ACC_W = 16,
@@ -57,9 +57,12 @@ module hwgen_mvau #(
   logic [PE*SIMD*WW-1:0] wmem[WMEM];
   logic [PE*BW-1:0] bmem[NF];
   logic [SIMD*XW-1:0] xbuf[SF];
-  initial begin
-    $readmemh(W_FILE, wmem);
-    $readmemh(B_FILE, bmem);
+  // ROM contents (the library's own default, no file, only elaborates for lint)
+  if (W_FILE != "") begin : g_init
+    initial begin
+      $readmemh(W_FILE, wmem);
+      $readmemh(B_FILE, bmem);
+    end
   end
 
   logic en;  // the whole pipeline moves
@@ -110,23 +113,25 @@ module hwgen_mvau #(
   // ---- stage 2: products and their sum per PE ------------------------------------------------
   logic [SIMD*XW-1:0] x1;
   assign x1 = s1_from_in ? xin_q : xb_q;
-  logic signed [DW-1:0] dot[PE];
-  logic signed [DW-1:0] dot_q[PE];
+  logic [PE*DW-1:0] dot_q;  // (packed vectors throughout: synthesis tools take them all)
   logic [PE*BW-1:0] b2_q;
   logic s2_valid, s2_first, s2_last;
   for (genvar pe = 0; pe < PE; pe++) begin : g_dot
+    logic signed [DW-1:0] sum;
     always_comb begin
-      dot[pe] = '0;
+      sum = '0;
       for (int s = 0; s < SIMD; s++) begin
         // operands widened first: a product's self-determined width is its widest operand's
-        dot[pe] = dot[pe] + DW'(PW'($signed(w_q[(s*PE+pe)*WW+:WW])) *
-                                PW'($signed({X_SIGNED && x1[s*XW+XW-1], x1[s*XW+:XW]})));
+        sum = sum + DW'(PW'($signed(w_q[(s*PE+pe)*WW+:WW])) *
+                        PW'($signed({X_SIGNED && x1[s*XW+XW-1], x1[s*XW+:XW]})));
       end
+    end
+    always_ff @(posedge clk) begin
+      if (en) dot_q[pe*DW+:DW] <= sum;
     end
   end
   always_ff @(posedge clk) begin
     if (en) begin
-      dot_q <= dot;
       b2_q <= b_q;
       s2_first <= s1_first;
       s2_last <= s1_last;
@@ -134,13 +139,14 @@ module hwgen_mvau #(
   end
 
   // ---- stage 3: accumulate -------------------------------------------------------------------
-  logic signed [ACCW-1:0] acc[PE];
+  logic [PE*ACCW-1:0] acc;
   logic s3_valid;
   for (genvar pe = 0; pe < PE; pe++) begin : g_acc
     always_ff @(posedge clk) begin
       if (en && s2_valid)
-        acc[pe] <= (s2_first ? ACCW'($signed(b2_q[pe*BW+:BW])) <<< B_SHIFT : acc[pe])
-                   + ACCW'(dot_q[pe]);
+        acc[pe*ACCW+:ACCW] <= (s2_first ? ACCW'($signed(b2_q[pe*BW+:BW])) <<< B_SHIFT
+                                        : $signed(acc[pe*ACCW+:ACCW]))
+                              + ACCW'($signed(dot_q[pe*DW+:DW]));
     end
   end
 
@@ -160,7 +166,7 @@ module hwgen_mvau #(
         .OSIGNED(OSIGNED),
         .OVF(OVF)
     ) u_requant (
-        .x(acc[pe]),
+        .x(acc[pe*ACCW+:ACCW]),
         .y(y[pe*OW+:OW])
     );
   end

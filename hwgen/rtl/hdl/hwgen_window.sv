@@ -58,24 +58,33 @@ module hwgen_window #(
   localparam int WSW = WSUB > 1 ? $clog2(WSUB) : 1;
   localparam int RSW = RSUB > 1 ? $clog2(RSUB) : 1;
 
-  typedef logic [JW-1:0] cnt_t;
-  typedef logic signed [YW-1:0] row_t;
-  typedef logic signed [XW-1:0] col_t;
+  // constants at the widths of the counters they meet (rows and columns are signed)
+  localparam logic [JW-1:0] EMITS_N = JW'(EMITS);
+  localparam logic [JW-1:0] ROW_N = JW'(ROW_WORDS);
+  localparam logic [JW-1:0] LEN0 = JW'(NEED0 * ROW_WORDS);
+  localparam logic signed [YW-1:0] IN_H_Y = YW'(IN_H);
+  localparam logic signed [YW-1:0] NEED0_Y = YW'(NEED0);
+  localparam logic signed [YW-1:0] TOP0_Y = YW'(-PAD_T);
+  localparam logic signed [YW-1:0] NEXT0_Y = YW'(STRIDE + K - PAD_T);
+  localparam logic signed [YW-1:0] STRIDE_Y = YW'(STRIDE);
+  localparam logic signed [XW-1:0] IN_W_X = XW'(IN_W);
+  localparam logic signed [XW-1:0] LEFT0_X = XW'(-PAD_L);
+  localparam logic signed [XW-1:0] STRIDE_X = XW'(STRIDE);
 
   logic [PF*W-1:0] mem[MW];
 
   // phase state
-  cnt_t j, reads, len;
+  logic [JW-1:0] j, reads, len;
   logic emitting;
   logic [PW-1:0] p;
-  row_t need, next_top;
+  logic signed [YW-1:0] need, next_top;
   // write side
   logic [AW-1:0] w_addr;
   logic [WSW-1:0] w_sub;
   // emit side
-  row_t top;
+  logic signed [YW-1:0] top;
   logic [SW-1:0] top_slot;
-  col_t left;
+  logic signed [XW-1:0] left;
   logic [KW-1:0] ky, kx;
   logic [CWW-1:0] cw_word;
   logic [RSW-1:0] cw_sub;
@@ -86,7 +95,7 @@ module hwgen_window #(
 
   logic rd_need, em_need, en, go, phase_end, frame_end;
   assign rd_need = j < reads;
-  assign em_need = emitting && j < cnt_t'(EMITS);
+  assign em_need = emitting && j < EMITS_N;
   assign en = !out_valid || out_ready;
   assign go = (!rd_need || in_valid) && (!em_need || en);
   assign in_ready = rd_need && (!em_need || en);
@@ -94,27 +103,27 @@ module hwgen_window #(
   assign frame_end = phase_end && p == PW'(OUT_H);
 
   // ---- next phase ------------------------------------------------------------------------
-  row_t need_n, rows_n;
+  logic signed [YW-1:0] need_n, rows_n;
   logic [PW-1:0] p_n;
-  cnt_t reads_n;
+  logic [JW-1:0] reads_n;
   assign p_n = p + 1'b1;
   always_comb begin
-    if (p_n >= PW'(OUT_H)) need_n = row_t'(IN_H);
-    else need_n = next_top < row_t'(IN_H) ? next_top : row_t'(IN_H);
+    if (p_n >= PW'(OUT_H)) need_n = IN_H_Y;
+    else need_n = next_top < IN_H_Y ? next_top : IN_H_Y;
     rows_n = need_n - need;
-    reads_n = JW'(rows_n) * cnt_t'(ROW_WORDS);
+    reads_n = JW'(rows_n) * ROW_N;
   end
 
   // ---- emit address --------------------------------------------------------------------------
-  row_t iy;
-  col_t ix;
+  logic signed [YW-1:0] iy;
+  logic signed [XW-1:0] ix;
   logic in_frame;
   logic [SW:0] slot_sum;
   logic [SW-1:0] slot;
   logic [AW-1:0] r_addr;
-  assign iy = top + row_t'(ky);
-  assign ix = left + col_t'(kx);
-  assign in_frame = iy >= 0 && iy < row_t'(IN_H) && ix >= 0 && ix < col_t'(IN_W);
+  assign iy = top + YW'($signed({1'b0, ky}));
+  assign ix = left + XW'($signed({1'b0, kx}));
+  assign in_frame = iy >= 0 && iy < IN_H_Y && ix >= 0 && ix < IN_W_X;
   assign slot_sum = {1'b0, top_slot} + (SW + 1)'(ky);
   assign slot = slot_sum >= (SW + 1)'(R) ? SW'(slot_sum - (SW + 1)'(R)) : SW'(slot_sum);
   assign r_addr = AW'(slot) * AW'(IN_W * CWP) + (in_frame ? AW'(ix) * AW'(CWP) : '0) + AW'(cw_word);
@@ -140,16 +149,16 @@ module hwgen_window #(
     if (!rst_n || (go && frame_end)) begin
       j <= '0;
       p <= '0;
-      need <= row_t'(NEED0);
-      next_top <= row_t'(STRIDE + K - PAD_T);
-      reads <= cnt_t'(NEED0 * ROW_WORDS);
-      len <= cnt_t'(NEED0 * ROW_WORDS);
+      need <= NEED0_Y;
+      next_top <= NEXT0_Y;
+      reads <= LEN0;
+      len <= LEN0;
       emitting <= 1'b0;
       w_addr <= '0;
       w_sub <= '0;
-      top <= row_t'(-PAD_T);
+      top <= TOP0_Y;
       top_slot <= TOP_SLOT0;
-      left <= col_t'(-PAD_L);
+      left <= LEFT0_X;
       ky <= '0;
       kx <= '0;
       cw_word <= '0;
@@ -174,7 +183,7 @@ module hwgen_window #(
               if (ky != KW'(K - 1)) ky <= ky + 1'b1;
               else begin
                 ky <= '0;
-                left <= left + col_t'(STRIDE);
+                left <= left + STRIDE_X;
               end
             end
           end
@@ -184,17 +193,17 @@ module hwgen_window #(
         j <= '0;
         p <= p_n;
         if (p_n >= 2) begin
-          top <= top + row_t'(STRIDE);
+          top <= top + STRIDE_Y;
           top_slot <= SW'(({1'b0, top_slot} + (SW + 1)'(STRIDE)) >= (SW + 1)'(R) ?
                           ({1'b0, top_slot} + (SW + 1)'(STRIDE)) - (SW + 1)'(R) :
                           {1'b0, top_slot} + (SW + 1)'(STRIDE));
         end
-        left <= col_t'(-PAD_L);
+        left <= LEFT0_X;
         need <= need_n;
-        next_top <= next_top + row_t'(STRIDE);
+        next_top <= next_top + STRIDE_Y;
         reads <= reads_n;
         emitting <= 1'b1;
-        len <= reads_n > cnt_t'(EMITS) ? reads_n : cnt_t'(EMITS);
+        len <= reads_n > EMITS_N ? reads_n : EMITS_N;
       end else j <= j + 1'b1;
     end
   end
