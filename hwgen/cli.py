@@ -81,6 +81,11 @@ def cmd_generate(args) -> int:
           f"{rep['bottleneck']} "
           f"({rep['cycles_per_frame']:,} cycles), {rep['fps']:.1f} frames/s at "
           f"{rep['clock_mhz']:g} MHz")
+    if rep.get("fits") is False:
+        over = [k for k in ("dsp", "bram36", "lut", "ff") if rep[k] > rep["budget"][k]]
+        print(f"hwgen generate: warning: the design does not fit {rep['board']} within "
+              f"{rep['cap']:.0%} ({', '.join(over) or 'DDR bandwidth'} over; see report.txt)",
+              file=sys.stderr)
     return 0
 
 

@@ -8,7 +8,7 @@ lanes of the stream it reads (its producer's PE), with both expands of a Fire mo
 with a PE large enough that the pooling, concat and output stages it feeds also keep up. Then,
 while the design is over budget: multipliers move from DSP48s to LUTs (smallest layers first), the
 weights of the layers that hold the most BRAM move to DDR (a layer qualifies when one 64-bit port
-keeps up with it), and LUTRAM-held weights move to BRAM or back, whichever resource is scarcer.
+keeps up with it), and LUTRAM-held weights move to BRAM while LUTs are short and BRAM has room.
 ``optimise`` searches T (bisection on log T, then a short local refinement) for the smallest T
 that fits. Layers the user's configuration folds itself keep the user's choices.
 """
@@ -133,12 +133,11 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
     """Multipliers and weight placement for a plan, until it fits (or no move is left)."""
     lim = budget(board, cap)
     extra: dict[str, dict] = {}
+
     def fixed(name: str, key: str) -> bool:  # the user decided this
         return key in _override(user, name)
 
-    folding = _merge(plan, user, extra)
-    est = estimate(graph, board, folding, cap)
-    rows = {r["name"]: r for r in est["layers"]}
+    est = estimate(graph, board, _merge(plan, user, extra), cap)
     # 1. multipliers: DSP48s first, the smallest layers to LUTs when they run out
     over = est["dsp"] - lim["dsp"]
     for name in sorted(plan, key=lambda n: plan[n]["pe"] * plan[n]["simd"]):
@@ -150,8 +149,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
         over -= plan[name]["pe"] * plan[name]["simd"]
     # 2. weights: the layers holding most BRAM to DDR while BRAM is short (a move costs an AXI
     #    master and buffers, so it must save BRAM to be taken)
-    folding = _merge(plan, user, extra)
-    est = estimate(graph, board, folding, cap)
+    est = estimate(graph, board, _merge(plan, user, extra), cap)
     while est["bram36"] > lim["bram36"]:
         movable = sorted((r for r in est["layers"] if r["weights"] in ("bram", "lutram")
                           and r["name"] in plan and not fixed(r["name"], "weights")
@@ -171,8 +169,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
         lut_over, bram_room = est["lut"] - lim["lut"], lim["bram36"] - est["bram36"]
         if lut_over <= 0 or bram_room <= 0:
             break
-        rows = {r["name"]: r for r in est["layers"]}
-        cands = [r for r in rows.values() if r["weights"] == "lutram" and r["name"] in plan
+        cands = [r for r in est["layers"] if r["weights"] == "lutram" and r["name"] in plan
                  and not fixed(r["name"], "weights")]
         if not cands:
             break
