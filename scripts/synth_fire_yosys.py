@@ -36,7 +36,8 @@ LUTRAM_LUTS = {"RAM32M": 4, "RAM64M": 4, "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1
 def yosys_cells(rtl: Path, log: Path) -> Counter:
     """Cell counts of synth_xilinx (xc7) on the project's RTL (run where $readmemh finds mem/)."""
     sources = " ".join((rtl / "sources.f").read_text().split())
-    script = (f"read_verilog -sv {sources}; synth_xilinx -family xc7 -top {TOP}; "
+    # flattened: one cell list for the whole design (a hierarchical stat repeats sub-modules)
+    script = (f"read_verilog -sv {sources}; synth_xilinx -family xc7 -top {TOP} -flatten; "
               f"tee -o {log.with_suffix('.stat')} stat")
     proc = subprocess.run(["yosys", "-q", "-l", str(log), "-p", script], cwd=rtl,
                           capture_output=True, text=True)
