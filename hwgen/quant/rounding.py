@@ -24,7 +24,8 @@ from ..fixed import FixedType
 
 METHODS = ("nearest", "gptq")
 # of H's mean diagonal: keeps H invertible and W* near W where the calibration data says little
-# (0.1 gave the best logits on held-out calibration images; 0.01 overfits the last layers)
+# (0.1 gave the best logits on held-out calibration images, against 0.01, 0.03 and 0.2; 0.01
+# overfits the last layers)
 DAMPING = 0.1
 
 
