@@ -1,7 +1,7 @@
 """End to end: a reduced SqueezeNet 1.1 (same topology, a quarter of the channels, 40x40 input)
 generated with --backend rtl, linted, and simulated bit-exactly under random gaps and
 backpressure, its measured cycles per frame within 10% of the analytic estimate. Slow: single
-full-width Fire modules of SqueezeNet 1.1, measured against the estimate."""
+full-width Fire modules of SqueezeNet 1.1, and the whole of it at 224x224, the same way."""
 from __future__ import annotations
 
 import json
@@ -57,4 +57,15 @@ def test_full_width_fire_module_on_estimate(fire, tmp_path):
                  "--vectors", "1"]) == 0
     res = run_rtlsim(out, images=1)
     assert res.mismatches == 0
+    assert abs(res.model_error) <= TOLERANCE, res.as_dict()
+
+
+@pytest.mark.slow
+def test_squeezenet_1_1_full_size_bit_exact_and_on_estimate(tmp_path):
+    """The built-in SqueezeNet 1.1 at 224x224, 1000 classes: every layer at full width."""
+    out = tmp_path / "p"
+    assert main(["generate", "squeezenet1_1", "--backend", "rtl", "-o", str(out),
+                 "--vectors", "1"]) == 0
+    res = run_rtlsim(out, images=1)
+    assert res.mismatches == 0 and res.stress_frames == 1
     assert abs(res.model_error) <= TOLERANCE, res.as_dict()
