@@ -27,8 +27,7 @@ from .folding import plan_folding
 from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
                       axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call)
 from .ddr import ddr_layout
-from .project import (CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, WEIGHTS_FILE,
-                      weights_archive, write_atomically)
+from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
 
 #: the image of the weights that live in DDR (the testbench's DDR, the driver's weight buffer)
 DDR_FILE = "ddr_weights.bin"
@@ -234,7 +233,6 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         "report.json": json.dumps(rep, indent=2),
         CONFIG_FILE: dump_config(resolved_config(graph, cfg)),
         MODEL_FILE: graph.onnx_model.SerializeToString(),
-        WEIGHTS_FILE: weights_archive(graph),
     }
     for st in stages:
         if st.call.arrays:

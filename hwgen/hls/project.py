@@ -2,7 +2,6 @@
 (its model, configuration and test vectors)."""
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import tempfile
@@ -13,43 +12,12 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..ir import Graph
-from ..ops import Conv
 from ..pynq_driver import to_stream
 
 PROJECT_FILE = "hwgen_project.json"
 MODEL_FILE = "model.onnx"  # the normalised float model the project was generated from
 CONFIG_FILE = "config.yaml"  # its fully resolved fixed-point configuration
 VECTOR_DIR = Path("tb") / "tb_data"
-#: the raw weights of every conv as quantised: calibration-time rounding choices (which the
-#: configuration cannot replay without the calibration images) travel with the project
-WEIGHTS_FILE = "weights.npz"
-
-
-def weights_archive(graph: Graph) -> bytes:
-    """``WEIGHTS_FILE``'s content: layer name -> raw weights (int8 when they fit)."""
-    arrays = {}
-    for node in graph.nodes:
-        if isinstance(node.op, Conv):
-            raw = node.op.weight_raw()
-            fits8 = node.op.weight_fmt.width <= 8
-            arrays[node.name] = raw.astype(np.int8 if fits8 else np.int32)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return buf.getvalue()
-
-
-def restore_weights(graph: Graph, path: Path) -> None:
-    """Put the project's own raw weights back on a graph rebuilt from its model and config."""
-    if not path.is_file():
-        return  # (a project of an older hwgen: its weights are the config's nearest rounding)
-    with np.load(path) as saved:
-        for node in graph.nodes:
-            if isinstance(node.op, Conv) and node.name in saved.files:
-                raw = saved[node.name].astype(np.int64)
-                if raw.shape != node.op.weight.shape:
-                    raise HwgenError(f"{path}: weights of {node.name!r} have shape "
-                                     f"{raw.shape}, the model's {node.op.weight.shape}")
-                node.op.weight_rounded = raw
 
 
 def write_atomically(out_dir: Path, files: dict[str, str | bytes], force: bool) -> None:
@@ -137,7 +105,6 @@ class Project:
             cached = load_model(self.dir / MODEL_FILE)
             cached.name = self.meta.get("model", cached.name)
             quantize_model(cached, self.dir / CONFIG_FILE)
-            restore_weights(cached, self.dir / WEIGHTS_FILE)
             self._graph = cached
         return cached
 
