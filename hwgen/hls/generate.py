@@ -8,6 +8,7 @@ output adapter. Python emits only config structs, weight arrays and wiring (temp
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ from ..pynq_driver import to_stream
 from ..toolchain import ap_types_include
 from .folding import plan_folding
 from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
-                      axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call)
+                      axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call,
+                      window_input_depth)
 from .ddr import ddr_layout
 from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
 
@@ -110,12 +112,20 @@ def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
 
     fire_of_squeeze = {f.squeeze: f for f in graph.fires}
     branch_in: dict[str, str] = {}  # expand layer -> its own copy of the squeeze output
+    sibling: dict[str, str] = {}  # a Fire's expand3x3 input stream -> its expand1x1 input stream
+    pace = {var[graph.input]: 1.0}  # stream -> cycles its producer takes per word
     for node in graph.nodes:
         fold = plan[node.name]
         call = kernel_call(graph, node, fold, cpp_ident(node.name))
         ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
+        deeper = window_input_depth(graph, node, fold, pace[ins[0]]) - streams[ins[0]].depth
+        if deeper > 0:
+            streams[ins[0]].depth += deeper
+            if ins[0] in sibling:  # what expand3x3 may now read ahead, expand1x1's side holds
+                streams[sibling[ins[0]]].depth += deeper
         out = node.outputs[0]
         var[out] = new_stream(out, call.out_streams[0])
+        pace[var[out]] = call.cycles * call.out_lanes[0] / math.prod(graph.shape(out))
         port = f"w_{call.name}" if call.ddr is not None else None
         stages.append(Stage(call, call.call(ins, [var[out]], ddr_port=port), (var[out], out),
                             fold, node.name, port))
@@ -129,6 +139,8 @@ def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
             a = new_stream(f"{fire.name}_to_expand1x1", dup.out_streams[0], depths["expand1x1_in"])
             b = new_stream(f"{fire.name}_to_expand3x3", dup.out_streams[1], depths["expand3x3_in"])
             branch_in[fire.expand1x1], branch_in[fire.expand3x3] = a, b
+            pace[a] = pace[b] = pace[var[out]]
+            sibling[b] = a
             stages.append(Stage(dup, dup.call([var[out]], [a, b]), None))
     y = graph.tensors[graph.output]
     pixels = int(np.prod(y.shape[1:])) if len(y.shape) == 3 else 1

@@ -579,6 +579,28 @@ def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stri
             "expand3x3_out": DEFAULT_FIFO_DEPTH}
 
 
+def window_input_depth(graph: Graph, node: Node, fold: Folding, producer_cycles_per_word: float
+                       ) -> int:
+    """Depth of the input stream of a windowed kernel (a KxK conv or max pooling).
+
+    ``sliding_window`` reads a phase's input words in the first iterations of the phase and then
+    only emits (window.h, "Schedule"). Fed by a producer slower than a word per cycle through a
+    shallow stream, it waits for every word, and the producer then waits, blocked, while the
+    window emits: both lose time (measured in RTL simulation: up to 10% of a frame). A stream
+    that holds one phase's reads lets the producer run on at its own pace.
+    """
+    op = node.op
+    pointwise = isinstance(op, Conv) and op.kernel == 1 and op.stride == 1 and not any(op.pad)
+    if pointwise or not isinstance(op, (Conv, MaxPool)) or producer_cycles_per_word < 2:
+        return DEFAULT_FIFO_DEPTH
+    c, h, w = graph.shape(node.inputs[0])
+    _, oh, ow = graph.shape(node.outputs[0])
+    in_lanes = fold.in_lanes or (fold.simd if isinstance(op, Conv) else fold.lanes)
+    out_lanes = fold.simd if isinstance(op, Conv) else fold.lanes
+    phases = window_phases(h, w, c, in_lanes, out_lanes, op.kernel, op.stride, op.pad[0], oh, ow)
+    return DEFAULT_FIFO_DEPTH + max(reads for reads, _ in phases)
+
+
 # ---- stream data helpers (testbenches) -------------------------------------------------------
 def from_stream(flat: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """Inverse of ``to_stream``."""
