@@ -158,6 +158,8 @@ def _weights_header(call: KernelCall) -> str:
 
 
 def layer_report(graph: Graph, stages: list[Stage], clock_mhz: float) -> dict:
+    """Per layer shape, formats, folding and cycles: the RTL backend's report (an HLS project's
+    is the full estimate of estimate.py, resources included)."""
     rows = []
     for st in stages:
         if st.layer is None:
@@ -178,20 +180,6 @@ def layer_report(graph: Graph, stages: list[Stage], clock_mhz: float) -> dict:
             "cycles_per_frame": slowest["cycles"],
             "fps": clock_mhz * 1e6 / slowest["cycles"],
             "latency_cycles": sum(r["cycles"] for r in rows)}
-
-
-def report_text(rep: dict) -> str:
-    from ..report import table  # noqa: PLC0415
-
-    rows = [(r["name"], r["op"], "x".join(map(str, r["output"])), r["output_format"],
-             r["weight_format"] or "", r["pe"] or "", r["simd"] or "", r["lanes"],
-             f"{r['cycles']:,}") for r in rep["layers"]]
-    return "\n".join([
-        table(("layer", "op", "output", "output format", "weights", "PE", "SIMD", "lanes",
-               "cycles"), rows, {5, 6, 7, 8}), "",
-        f"bottleneck {rep['bottleneck']}: {rep['cycles_per_frame']:,} cycles/frame -> "
-        f"{rep['fps']:.1f} frames/s at {rep['clock_mhz']:g} MHz (dataflow: the slowest stage "
-        f"sets the rate); latency bound {rep['latency_cycles']:,} cycles", ""])
 
 
 def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
