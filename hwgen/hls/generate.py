@@ -22,14 +22,14 @@ from ..fixed import FixedType
 from ..ir import Graph
 from ..quant import dump_config, resolved_config
 from ..resources import data_dir
-from ..pynq_driver import to_stream
 from ..toolchain import ap_types_include
 from .folding import plan_folding
 from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
                       axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call,
                       window_input_depth)
 from .ddr import ddr_layout
-from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
+from .project import (CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files,
+                      write_atomically)
 
 #: the image of the weights that live in DDR (the testbench's DDR, the driver's weight buffer)
 DDR_FILE = "ddr_weights.bin"
@@ -185,7 +185,6 @@ def layer_report(graph: Graph, stages: list[Stage], clock_mhz: float) -> dict:
 def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
              vectors: list[np.ndarray] | None = None, force: bool = False) -> dict:
     """Write the project; ``vectors`` are network inputs for the testbench's test vectors."""
-    from ..golden import GoldenModel  # noqa: PLC0415
 
     from .estimate import estimate, estimate_text  # noqa: PLC0415  (estimate imports this module)
 
@@ -241,12 +240,8 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         files[DDR_FILE] = ddr_blob
     for h in sorted((data_dir("hls_templates") / "hwgen").glob("*.h")):
         files[f"firmware/hwgen/{h.name}"] = h.read_text()
-    golden = GoldenModel(graph)
-    for i, x in enumerate(vectors or []):
-        raw = golden.quantize_input(x)
-        files[f"{VECTOR_DIR}/input_{i}.bin"] = to_stream(raw).astype(np.int32).tobytes()
-        files[f"{VECTOR_DIR}/expected_{i}.bin"] = to_stream(golden.run(raw)).astype(
-            np.int32).tobytes()
+    files.update({f"{VECTOR_DIR}/{name}": data
+                  for name, data in vector_files(graph, vectors or []).items()})
     meta = {"hwgen": __version__, "top": TOP, "model": graph.name, "board": board["name"],
             "vectors": len(vectors or []),
             "stream": {  # for the board driver (driver/hwgen_driver.py)

@@ -579,9 +579,27 @@ def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stri
             "expand3x3_out": DEFAULT_FIFO_DEPTH}
 
 
+def window_phase_reads(graph: Graph, node: Node, fold: Folding) -> int:
+    """Most input words a windowed kernel (a KxK conv or max pooling) reads in one phase of the
+    window schedule; 0 for a kernel without a window."""
+    op = node.op
+    if isinstance(op, Conv):
+        if _conv_mode(op, fold.in_lanes or fold.simd, fold.simd) != "window":
+            return 0
+        in_lanes, out_lanes = fold.in_lanes or fold.simd, fold.simd
+    elif isinstance(op, MaxPool):
+        in_lanes = out_lanes = fold.lanes
+    else:
+        return 0
+    c, h, w = graph.shape(node.inputs[0])
+    _, oh, ow = graph.shape(node.outputs[0])
+    phases = window_phases(h, w, c, in_lanes, out_lanes, op.kernel, op.stride, op.pad[0], oh, ow)
+    return max(reads for reads, _ in phases)
+
+
 def window_input_depth(graph: Graph, node: Node, fold: Folding, producer_cycles_per_word: float
                        ) -> int:
-    """Depth of the input stream of a windowed kernel (a KxK conv or max pooling).
+    """Depth of the input stream of a kernel, for its window's sake.
 
     ``sliding_window`` reads a phase's input words in the first iterations of the phase and then
     only emits (window.h, "Schedule"). Fed by a producer slower than a word per cycle through a
@@ -589,16 +607,10 @@ def window_input_depth(graph: Graph, node: Node, fold: Folding, producer_cycles_
     window emits: both lose time (measured in RTL simulation: up to 10% of a frame). A stream
     that holds one phase's reads lets the producer run on at its own pace.
     """
-    op = node.op
-    pointwise = isinstance(op, Conv) and op.kernel == 1 and op.stride == 1 and not any(op.pad)
-    if pointwise or not isinstance(op, (Conv, MaxPool)) or producer_cycles_per_word < 2:
+    reads = window_phase_reads(graph, node, fold)
+    if reads == 0 or producer_cycles_per_word < 2:
         return DEFAULT_FIFO_DEPTH
-    c, h, w = graph.shape(node.inputs[0])
-    _, oh, ow = graph.shape(node.outputs[0])
-    in_lanes = fold.in_lanes or (fold.simd if isinstance(op, Conv) else fold.lanes)
-    out_lanes = fold.simd if isinstance(op, Conv) else fold.lanes
-    phases = window_phases(h, w, c, in_lanes, out_lanes, op.kernel, op.stride, op.pad[0], oh, ow)
-    return DEFAULT_FIFO_DEPTH + max(reads for reads, _ in phases)
+    return DEFAULT_FIFO_DEPTH + reads
 
 
 # ---- stream data helpers (testbenches) -------------------------------------------------------

@@ -64,15 +64,18 @@ def vector_inputs(graph: Graph, count: int, start: int = 0) -> list[np.ndarray]:
     return out
 
 
-def write_vector(folder: Path, index: int, graph: Graph, x: np.ndarray) -> None:
-    """input_<i>.bin and expected_<i>.bin: raw int32 values in stream order."""
+def vector_files(graph: Graph, xs, start: int = 0) -> dict[str, bytes]:
+    """input_<i>.bin and expected_<i>.bin (raw int32 values in stream order) of each network
+    input, numbered from ``start``: the test vectors of every backend's project."""
     from ..golden import GoldenModel  # noqa: PLC0415
 
     golden = GoldenModel(graph)
-    raw = golden.quantize_input(x)
-    folder.mkdir(parents=True, exist_ok=True)
-    to_stream(raw).astype(np.int32).tofile(folder / f"input_{index}.bin")
-    to_stream(golden.run(raw)).astype(np.int32).tofile(folder / f"expected_{index}.bin")
+    files = {}
+    for i, x in enumerate(xs, start):
+        raw = golden.quantize_input(x)
+        files[f"input_{i}.bin"] = to_stream(raw).astype(np.int32).tobytes()
+        files[f"expected_{i}.bin"] = to_stream(golden.run(raw)).astype(np.int32).tobytes()
+    return files
 
 
 @dataclass
@@ -115,8 +118,9 @@ class Project:
         if have == n:
             return
         graph = self.graph()
-        for i, x in enumerate(vector_inputs(graph, n - have, have), start=have):
-            write_vector(folder, i, graph, x)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in vector_files(graph, vector_inputs(graph, n - have, have), have).items():
+            (folder / name).write_bytes(data)
 
     def first_diverging_layer(self, trace_dir: Path, images: int) -> str | None:
         """Name of the first layer whose C-simulated output differs from the golden model's, on

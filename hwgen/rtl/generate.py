@@ -20,12 +20,12 @@ import numpy as np
 from .. import __version__
 from ..hls.folding import plan_folding
 from ..hls.kernels import (DEFAULT_FIFO_DEPTH, axi_bits, cpp_ident, fire_fifo_depths,
-                           kernel_call, window_lead_pixels)
-from ..hls.project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, write_atomically
-from ..ir import Graph
-from ..pynq_driver import to_stream
+                           kernel_call, window_lead_pixels, window_phase_reads)
+from ..hls.project import (CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files,
+                           write_atomically)
+from ..ir import Graph, Node
 from ..ops import Concat, Conv
-from .modules import Kernel, Param, rtl_kernel, window_reads
+from .modules import Kernel, Param, rtl_kernel
 
 TOP = "hwgen_top"
 HDL_DIR = Path(__file__).resolve().parent / "hdl"
@@ -142,7 +142,7 @@ def input_fifo_depth(graph: Graph, producer: Node, plan: dict,
     """Depth of the stream from ``producer`` to its consumers (default: all of them).
 
     A windowed consumer (max pool, KxK conv) wants a phase's input rows at once and then takes
-    nothing while it emits the rest of the phase (``window_reads``); a producer that needs several
+    nothing while it emits the rest of the phase (``window_phase_reads``); a producer that needs several
     cycles per word must have made them meanwhile, into this stream, or the consumer waits. A
     stream into a concat holds one pixel: concat takes a whole pixel from one branch, then from the
     other, and a branch that could not hold one would stall the other's producer meanwhile.
@@ -152,7 +152,7 @@ def input_fifo_depth(graph: Graph, producer: Node, plan: dict,
     lanes = plan[producer.name].pe if isinstance(producer.op, Conv) else plan[producer.name].lanes
     if any(isinstance(n.op, Concat) for n in consumers):
         return DEFAULT_FIFO_DEPTH + graph.shape(out)[0] // lanes
-    reads = max((window_reads(graph, n, plan[n.name]) for n in consumers), default=0)
+    reads = max((window_phase_reads(graph, n, plan[n.name]) for n in consumers), default=0)
     words = int(np.prod(graph.shape(out))) // lanes
     cycles_per_word = kernel_call(graph, producer, plan[producer.name]).cycles / max(words, 1)
     if reads == 0 or cycles_per_word < 2:
@@ -218,7 +218,6 @@ def stream_meta(graph: Graph, lanes: dict[str, int]) -> dict:
 def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
                  vectors: list[np.ndarray] | None = None, force: bool = False) -> dict:
     """Write the RTL project; returns the cycle estimate (the HLS report's layout)."""
-    from ..golden import GoldenModel  # noqa: PLC0415
     from ..quant import dump_config, resolved_config  # noqa: PLC0415
 
     cfg = cfg or {}
@@ -241,12 +240,8 @@ def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | Non
         files[f"{RTL_DIR}/hdl/{f}"] = (HDL_DIR / f).read_text()
     for name, text in net.mems.items():
         files[f"{RTL_DIR}/{name}"] = text
-    golden = GoldenModel(graph)
-    for i, x in enumerate(vectors or []):
-        raw = golden.quantize_input(x)
-        files[f"{VECTOR_DIR}/input_{i}.bin"] = to_stream(raw).astype(np.int32).tobytes()
-        files[f"{VECTOR_DIR}/expected_{i}.bin"] = to_stream(golden.run(raw)).astype(
-            np.int32).tobytes()
+    files.update({f"{VECTOR_DIR}/{name}": data
+                  for name, data in vector_files(graph, vectors or []).items()})
     meta = {"hwgen": __version__, "backend": "rtl", "top": TOP, "model": graph.name,
             "board": board["name"], "vectors": len(vectors or []), "stream": stream,
             "estimated_cycles_per_frame": rep["cycles_per_frame"]}

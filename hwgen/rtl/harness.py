@@ -53,7 +53,7 @@ class Bench:
         self.dut, self.cfg = dut, cfg
         self.period = float(cfg["clock_ns"])
         self.clk = dut.ap_clk
-        ins, outs = cfg["in"], cfg["out"]
+        ins = cfg["in"]
         self.src = AxiStreamSource(AxiStreamBus.from_prefix(dut, "in_r"), self.clk, dut.ap_rst_n,
                                    reset_active_level=False)
         self.sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "out_r"), self.clk, dut.ap_rst_n,

@@ -17,7 +17,7 @@ from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from ..ir import Graph, Node
 from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from ..ops.pool import RECIP_BITS
-from ..hls.kernels import Folding, _conv_mode, cpp_ident, pack_conv_weights, window_phases
+from ..hls.kernels import Folding, _conv_mode, cpp_ident, pack_conv_weights
 
 
 @dataclass
@@ -173,31 +173,6 @@ def concat_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel
     width = lanes * y.fmt.width
     params = {"WIDTH": Param(width), "WA": Param(c1 // lanes), "WB": Param(c2 // lanes)}
     return Kernel("hwgen_concat", ident, params, [width, width], width)
-
-
-def window_reads(graph: Graph, node: Node, fold: Folding) -> int:
-    """Most input words a windowed kernel reads in one phase of its schedule (0 if it has no
-    window).
-
-    The window schedule (hwgen_window, window.h) reads a phase's input rows in step with its first
-    emits and then only emits: it wants a row (or K - PAD_T rows, at a frame's start) at once, and
-    takes nothing for the rest of the phase. A producer slower than that must have made those
-    words ahead, into the stream in front (``hwgen.rtl.generate.input_fifo_depth``).
-    """
-    op = node.op
-    if isinstance(op, Conv):
-        if _conv_mode(op, fold.in_lanes or fold.simd, fold.simd) != "window":
-            return 0
-        out_lanes = fold.simd
-    elif isinstance(op, MaxPool):
-        out_lanes = fold.lanes
-    else:
-        return 0
-    c, h, w = graph.shape(node.inputs[0])
-    _, oh, ow = graph.shape(node.outputs[0])
-    phases = window_phases(h, w, c, fold.in_lanes or fold.lanes, out_lanes, op.kernel,
-                           op.stride, op.pad[0], oh, ow)
-    return max(r for r, _ in phases)
 
 
 KernelFn = Callable[[Graph, Node, Folding, str], Kernel]
