@@ -220,6 +220,31 @@ def _conv_mode(op: Conv, in_lanes: int, simd: int) -> str:
     return "window"
 
 
+def conv_front_cycles(op: Conv, in_shape: Sequence[int], out_shape: Sequence[int],
+                      in_lanes: int, simd: int, ddr: bool = False) -> int:
+    """Cycles of what runs in front of a conv's matrix-vector unit: its sliding window, or a lane
+    regroup (conv2d_ddr copies a direct input through too); 0 when the input goes straight in."""
+    cin, h, w = in_shape
+    _, oh, ow = out_shape
+    mode = _conv_mode(op, in_lanes, simd)
+    if mode == "window":
+        return window_iterations(h, w, cin, in_lanes, simd, op.kernel, op.stride, op.pad[0],
+                                 oh, ow) + WINDOW_DEPTH
+    if mode == "regroup" or ddr:
+        return h * w * cin // min(in_lanes, simd) + SIMPLE_DEPTH
+    return 0
+
+
+def conv_cycles(op: Conv, in_shape: Sequence[int], out_shape: Sequence[int], pe: int, simd: int,
+                in_lanes: int) -> int:
+    """Cycles per frame of a conv with its weights on chip (conv2d.h): OH*OW*NF*SF iterations of
+    the matrix-vector unit, or its front end's when those are more, plus the pipeline depth."""
+    cin = in_shape[0]
+    cout, oh, ow = out_shape
+    mvau = oh * ow * (cout // pe) * (op.kernel ** 2 * cin // simd)
+    return max(mvau, conv_front_cycles(op, in_shape, out_shape, in_lanes, simd)) + MVAU_DEPTH
+
+
 def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
     op: Conv = node.op
     where = f"layer {node.name!r}"
@@ -269,11 +294,6 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
     bias_pragma = f"#pragma HLS ARRAY_PARTITION variable={bname} cyclic factor={pe} dim=1"
     nf, sf = cout // pe, k * k * cin // simd
     mode = _conv_mode(op, in_lanes, simd)
-    front = 0
-    if mode == "window":
-        front = window_iterations(h, w, cin, in_lanes, simd, k, s, t, oh, ow) + WINDOW_DEPTH
-    elif mode == "regroup" or fold.ddr:  # (conv2d_ddr copies a direct input through)
-        front = h * w * cin // min(in_lanes, simd) + SIMPLE_DEPTH
     out_t = [_pack(out_fmt, pe)]
     wa, ww = in_fmt.width, op.weight_fmt.width
     res = (cost.control() + cost.mac_array(pe, simd, wa, ww, op.accum_fmt.width, out_fmt.width,
@@ -287,6 +307,7 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
         blocks = oh * ow // block
         mvau = blocks * (block * sf + nf * sf * block + block * nf + MVAU_DEPTH + 2 * SIMPLE_DEPTH)
         fetch = blocks * (nf * sf * beats + DDR_BURST_LATENCY)
+        front = conv_front_cycles(op, x.shape, y.shape, in_lanes, simd, ddr=True)
         res += (cost.Resources(**cost.M_AXI_READ)
                 + cost.memory(block * sf, wa, banks=simd)[0]  # the block's window words
                 + cost.memory(block * nf, out_fmt.width, banks=pe)[0]  # its outputs
@@ -296,7 +317,6 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
                           ddr=DdrWeights(packed, pe, simd, op.weight_fmt.width),
                           resources=res, weights="ddr", fill=min(1.0, fill + 1 / oh))
     arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), packed), bias]
-    mvau = oh * ow * nf * sf
     wmem, storage = cost.memory(nf * sf, pe * simd * ww, prefer_lutram=None if fold.storage is None
                                 else fold.storage == "lutram")
     res += wmem + cost.memory(sf, wa, banks=simd)[0]  # + the input buffer for the NF passes
@@ -304,8 +324,8 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
                f"#pragma HLS BIND_STORAGE variable={wname} type=rom_1p impl={storage}",
                bias_pragma]
     return KernelCall(ident, "hwgen::conv2d", cfg, config, [_pack(in_fmt, in_lanes)], out_t,
-                      arrays, max(mvau, front) + MVAU_DEPTH, pragmas, resources=res,
-                      weights=storage, fill=fill)
+                      arrays, conv_cycles(op, x.shape, y.shape, pe, simd, in_lanes), pragmas,
+                      resources=res, weights=storage, fill=fill)
 
 
 # ---- pooling ---------------------------------------------------------------------------------

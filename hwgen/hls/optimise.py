@@ -22,21 +22,13 @@ from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from . import cost
 from .estimate import DEFAULT_CAP, budget, estimate
 from .folding import _override
-from .kernels import MVAU_DEPTH, divisors, window_iterations
+from .kernels import conv_cycles, divisors
 from .ddr import beats_per_word
 
 
 def _conv_cycles(graph: Graph, node, pe: int, simd: int, in_lanes: int) -> int:
-    """Analytic cycles of a conv (kernels.conv_call's model for weights on chip)."""
-    op: Conv = node.op
-    cin, h, w = graph.shape(node.inputs[0])
-    cout, oh, ow = graph.shape(node.outputs[0])
-    k, s = op.kernel, op.stride
-    mvau = oh * ow * (cout // pe) * (k * k * cin // simd)
-    front = 0
-    if not (k == 1 and s == 1 and not any(op.pad)):
-        front = window_iterations(h, w, cin, in_lanes, simd, k, s, op.pad[0], oh, ow)
-    return max(mvau, front) + MVAU_DEPTH
+    return conv_cycles(node.op, graph.shape(node.inputs[0]), graph.shape(node.outputs[0]), pe,
+                       simd, in_lanes)
 
 
 def _min_lanes_downstream(graph: Graph, tensor: str, T: int) -> int:
