@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -19,7 +20,9 @@ from .frontend import load
 from .images import input_size, list_images, load_rgb, network_input
 from .ir import Graph
 from .quant import collect_stats, load_config, quantize
-from .quant.config import apply_preprocess, decision_tensors, prepare
+from .outdir import check_output
+from .quant.config import Resolver, apply_preprocess, decision_tensors, prepare
+from .schema import validate_config
 
 
 def load_model(source, config: str | Path | dict | None = None) -> Graph:
@@ -31,7 +34,44 @@ def load_model(source, config: str | Path | dict | None = None) -> Graph:
 
 
 def _config(config) -> dict:
-    return config if isinstance(config, dict) else load_config(config)
+    """A configuration from a file or a mapping, checked against its schema either way."""
+    return validate_config(config, "configuration") if isinstance(config, dict) \
+        else load_config(config)
+
+
+def check_run_options(calib=None, calib_limit: int | None = None,
+                      target_fps: float | None = None, cap: float | None = None) -> None:
+    """The options of a run, checked before any work: a folder of images, positive counts, a
+    finite positive frame rate, a resource share in (0, 1]."""
+    if calib_limit is not None and (isinstance(calib_limit, bool) or not isinstance(
+            calib_limit, int) or calib_limit < 1):
+        raise HwgenError(f"calib_limit (--calib-limit): {calib_limit!r}; supported: a positive "
+                         "whole number of images")
+    if target_fps is not None and not (isinstance(target_fps, (int, float))
+                                       and math.isfinite(target_fps) and target_fps > 0):
+        raise HwgenError(f"target_fps (--target-fps): {target_fps!r}; supported: a positive, "
+                         "finite frame rate")
+    if cap is not None and not (isinstance(cap, (int, float)) and 0 < cap <= 1):
+        raise HwgenError(f"cap (--cap): {cap!r}; supported: a fraction in (0, 1]")
+    if calib is not None:
+        list_images(calib)
+
+
+def check_design_inputs(graph: Graph, cfg: dict, board: dict | None = None) -> None:
+    """What a configuration means for this graph and board, checked before calibration: layer
+    patterns that match layers, folding entries that divide the channels, weights in DDR only
+    where the board has a port for them."""
+    from .boards import ddr_ports  # noqa: PLC0415
+    from .hls.folding import plan_folding  # noqa: PLC0415
+
+    Resolver(graph, cfg)
+    plan, _ = plan_folding(graph, cfg.get("folding"))
+    if board is not None and not ddr_ports(board):
+        ddr = [name for name, f in plan.items() if f.ddr]
+        if ddr:
+            raise HwgenError(f"folding: layer {ddr[0]!r}: weights: ddr, but board "
+                             f"{board['name']} has no high-performance port for weights beside "
+                             "the DMA's (memory.hp_ports lists one); keep its weights on chip")
 
 
 def image_inputs(graph: Graph, paths) -> Iterator[np.ndarray]:
@@ -54,9 +94,12 @@ def _fully_configured(graph: Graph, cfg: dict) -> bool:
 
 def quantized_for_hardware(model, cfg: dict, calib=None, calib_limit: int | None = None) -> Graph:
     """A quantised graph; without calibration images, calibrated on seeded synthetic inputs."""
+    return _quantize_for_hardware(load_model(model, cfg), cfg, calib, calib_limit)
+
+
+def _quantize_for_hardware(graph: Graph, cfg: dict, calib, calib_limit: int | None) -> Graph:
     from .hls.project import vector_inputs  # noqa: PLC0415
 
-    graph = load_model(model, cfg)
     if calib is None and not _fully_configured(graph, cfg):
         # no images: calibrate on seeded synthetic inputs (fine for the random-weight built-ins)
         print(f"hwgen: no --calib given; calibrating on {SYNTHETIC_CALIB} synthetic images "
@@ -80,12 +123,15 @@ def estimate_design(model, board: str | Path = "pynq-z2", config=None,
 
     from .quant.config import DEFAULTS  # noqa: PLC0415
 
+    check_run_options(calib, calib_limit, target_fps, cap)
     board_cfg = load_board(board)
     cfg = _config(config)
     # only the formats' widths matter here: skip the calibration refinements nobody will see
     quick = {k: v for k, v in ESTIMATE_QUICK.items() if k in DEFAULTS}
     qcfg = {**cfg, "defaults": {**quick, **(cfg.get("defaults") or {})}}
-    graph = quantized_for_hardware(model, qcfg, calib, calib_limit)
+    graph = load_model(model, qcfg)
+    check_design_inputs(graph, qcfg, board_cfg)
+    _quantize_for_hardware(graph, qcfg, calib, calib_limit)
     return optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP, target_fps)[1]
 
 
@@ -109,9 +155,15 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
     if backend not in writers:
         raise HwgenError(f"unknown backend {backend!r}: supported " + ", ".join(writers))
 
+    if not isinstance(vectors, int) or isinstance(vectors, bool) or vectors < 1:
+        raise HwgenError(f"vectors (--vectors): {vectors!r}; supported: a positive whole number")
+    check_run_options(calib, calib_limit, target_fps, cap)
     board_cfg = load_board(board)
     cfg = _config(config)
-    graph = quantized_for_hardware(model, cfg, calib, calib_limit)
+    check_output(out_dir, force)
+    graph = load_model(model, cfg)
+    check_design_inputs(graph, cfg, board_cfg)
+    _quantize_for_hardware(graph, cfg, calib, calib_limit)
     if backend == "hls":
         folding, _ = optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP,
                               target_fps)
@@ -125,6 +177,8 @@ def quantize_model(graph: Graph, config: str | Path | dict | None = None,
                    calib: str | Path | None = None, limit: int | None = None) -> Graph:
     """Fixed-point formats from the configuration, calibrating the rest on ``calib`` images."""
     cfg = _config(config)
+    check_run_options(calib, limit)
+    check_design_inputs(graph, cfg)
     prepare(graph, cfg)
     stats = inputs = None
     if calib is not None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .errors import HwgenError
@@ -20,14 +23,27 @@ def _model_arg(p: argparse.ArgumentParser) -> None:
 def _quant_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="YAML configuration (formats, preprocessing)")
     p.add_argument("--calib", type=Path, help="folder of calibration images")
-    p.add_argument("--calib-limit", type=int, default=None, metavar="N",
+    p.add_argument("--calib-limit", type=_positive, default=None, metavar="N",
                    help="use only the first N calibration images")
 
 
 def _positive(text: str) -> int:
-    v = int(text)
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
     if v <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive, finite number")
     return v
 
 
@@ -44,6 +60,8 @@ def cmd_config(args) -> int:
     from .api import load_model, quantize_model
     from .quant import dump_config, load_config, resolved_config
 
+    if args.output is not None:
+        _check_output_file(args.output)
     cfg = load_config(args.config)
     graph = load_model(args.model, cfg)
     quantize_model(graph, cfg, args.calib, args.calib_limit)
@@ -139,7 +157,7 @@ def cmd_estimate(args) -> int:
 def _board_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--board", default="pynq-z2", help="board name or board .yaml file "
                    "(default: pynq-z2)")
-    p.add_argument("--target-fps", type=float, metavar="FPS",
+    p.add_argument("--target-fps", type=_positive_float, metavar="FPS",
                    help="fold for this frame rate with the fewest resources (default: the "
                    "highest frame rate that fits)")
     p.add_argument("--cap", type=_fraction, default=None, metavar="F",
@@ -152,22 +170,46 @@ def _fraction(text: str) -> float:
     except ValueError:
         v = -1.0
     if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a fraction in (0, 1]")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a fraction in (0, 1]")
     return v
 
 
+def _check_output_file(path: Path) -> None:
+    """Refuse, before any work, an output file that cannot be written."""
+    if path.is_dir():
+        raise HwgenError(f"{path}: is a folder; give a file name")
+    if not path.absolute().parent.is_dir():
+        raise HwgenError(f"{path.parent}: no such folder")
+
+
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         tmp.write_text(text)
         tmp.replace(path)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise HwgenError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line (argparse prints the usage too), exit status 2."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is so that every cleanup on the way out runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hwgen", description="SqueezeNet ONNX -> fixed-point Vitis HLS accelerator, "
         "checked bit-exactly by simulation.")
     from . import __version__
@@ -240,20 +282,33 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) \
+        if threading.current_thread() is threading.main_thread() else None
     try:
         return args.func(args)
     except HwgenError as exc:
-        print(f"hwgen {args.command}: error: {exc}", file=sys.stderr)
+        print(f"hwgen {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # the machine, not hwgen: a full disk, a read-only folder, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"hwgen {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("hwgen: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("hwgen: terminated", file=sys.stderr)
+        return 143
     except Exception as exc:  # a bug in hwgen: still one line, unless debugging
         if os.environ.get("HWGEN_DEBUG"):
             raise
-        print(f"hwgen {args.command}: internal error: {type(exc).__name__}: {exc} "
-              "(set HWGEN_DEBUG=1 for a traceback and please report it)", file=sys.stderr)
+        print(f"hwgen {args.command}: internal error: {type(exc).__name__}: "
+              f"{' '.join(str(exc).split())} (set HWGEN_DEBUG=1 for a traceback and please "
+              "report it)", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

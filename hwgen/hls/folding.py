@@ -11,12 +11,10 @@ import fnmatch
 from ..errors import HwgenError
 from ..ir import Graph
 from ..ops import Conv
+from ..schema import MULTIPLIERS, WEIGHT_PLACES
 from .kernels import Folding, divisors
 
 DEFAULT_MAX = 8
-#: where a conv's weights may live: on chip (BRAM or LUTRAM, the estimator's choice), in BRAM, in
-#: LUTRAM, or in DDR (streamed through an AXI4 master port)
-WEIGHT_PLACES = ("chip", "bram", "lutram", "ddr")
 
 
 def _largest_divisor(n: int, cap: int) -> int:
@@ -72,9 +70,9 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None
                 raise HwgenError(f"folding: layer {node.name!r}: weights: {where!r}; "
                                  f"supported: {', '.join(WEIGHT_PLACES)}")
             mults = ov.get("multipliers", "dsp")
-            if mults not in ("dsp", "lut"):
+            if mults not in MULTIPLIERS:
                 raise HwgenError(f"folding: layer {node.name!r}: multipliers: {mults!r}; "
-                                 "supported: dsp, lut")
+                                 f"supported: {', '.join(MULTIPLIERS)}")
             plan[node.name] = Folding(pe=pe, simd=simd, in_lanes=in_lanes, ddr=where == "ddr",
                                       mul_fabric=mults == "lut",
                                       storage=where if where in ("bram", "lutram") else None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from ..boards import ddr_ports
 from ..errors import HwgenError
 from ..ir import Graph
 from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
@@ -142,7 +143,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
     # 2. weights: the layers holding most BRAM to DDR while BRAM is short (a move costs an AXI
     #    master and buffers, so it must save BRAM to be taken)
     est = estimate(graph, board, _merge(plan, user, extra), cap)
-    while est["bram36"] > lim["bram36"]:
+    while est["bram36"] > lim["bram36"] and ddr_ports(board):
         movable = sorted((r for r in est["layers"] if r["weights"] in ("bram", "lutram")
                           and r["name"] in plan and not fixed(r["name"], "weights")
                           and r["bram36"] > cost.M_AXI_READ["bram36"]

@@ -1,54 +1,21 @@
-"""A generated HLS project on disk: writing it atomically, and reading it back for C-simulation
-(its model, configuration and test vectors)."""
+"""A generated project on disk, read back for simulation: its model, configuration and test
+vectors (writing it: ``hwgen.outdir``)."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import HwgenError
+from ..outdir import PROJECT_FILE
 from ..ir import Graph
 from ..pynq_driver import to_stream
 
-PROJECT_FILE = "hwgen_project.json"
 MODEL_FILE = "model.onnx"  # the normalised float model the project was generated from
 CONFIG_FILE = "config.yaml"  # its fully resolved fixed-point configuration
 VECTOR_DIR = Path("tb") / "tb_data"
-
-
-def write_atomically(out_dir: Path, files: dict[str, str | bytes], force: bool) -> None:
-    """Write every file into a fresh folder beside ``out_dir``, then move it into place: after a
-    failure there is either the old folder or none, never a half-written one."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not force:
-        raise HwgenError(f"{out_dir}: already exists; use --force to replace it")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise HwgenError(f"{out_dir}: exists and is not a folder")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        for rel, content in files.items():
-            p = tmp / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                p.write_bytes(content)
-            else:
-                p.write_text(content)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def vector_inputs(graph: Graph, count: int, start: int = 0) -> list[np.ndarray]:

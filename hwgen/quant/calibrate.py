@@ -8,8 +8,8 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..fixed import FixedType, bits_for
+from ..schema import POLICIES
 
-POLICIES = ("max", "percentile", "mse")
 SAMPLES_PER_IMAGE = 20000  # values kept per tensor per image: enough for percentiles and MSE
 
 

@@ -26,9 +26,9 @@ from ..fixed import FixedType
 from ..ir import Graph, Preprocess
 from ..ops import Concat, Conv
 from ..passes import equalize_channels, fold_preprocessing
+from ..schema import read_yaml, validate_config
 from .bias_correction import CalibrationRun
-from .calibrate import POLICIES, TensorStats, choose_format, weight_format
-from .rounding import METHODS as ROUNDINGS
+from .calibrate import TensorStats, choose_format, weight_format
 from .rounding import decode_offsets, encode_offsets, gptq_round, input_moments
 
 DEFAULTS: dict[str, Any] = {
@@ -50,56 +50,31 @@ DEFAULTS: dict[str, Any] = {
 }
 #: an 8-bit pixel, exactly
 PIXEL_FORMAT = FixedType(8, 8, False, "AP_RND", "AP_SAT")
-LAYER_KEYS = {"weight", "bias", "accum", "output", "weight_bits", "bias_bits", "activation_bits",
-              "rounding", "overflow", "calibration", "percentile", "weight_calibration",
-              "weight_rounding", "weight_offsets", "bias_correction"}
-TOP_KEYS = {"hwgen", "model", "preprocess", "defaults", "layers", "folding"}
 INPUT = "input"  # the name under which the network input's format is configured
 
 
 def load_config(path: str | Path | None) -> dict:
+    """A configuration file, every key and value checked against its schema (schema.CONFIG)."""
     if path is None:
         return {}
     p = Path(path)
-    if not p.is_file():
-        raise HwgenError(f"{p}: no such configuration file")
-    try:
-        cfg = yaml.safe_load(p.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise HwgenError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(cfg, dict):
-        raise HwgenError(f"{p}: a configuration is a mapping with keys {sorted(TOP_KEYS)}")
-    unknown = set(cfg) - TOP_KEYS
-    if unknown:
-        raise HwgenError(f"{p}: unknown key(s) {sorted(unknown)}; supported: {sorted(TOP_KEYS)}")
-    for key in set(cfg.get("defaults") or {}) - set(DEFAULTS):
-        raise HwgenError(f"{p}: unknown default {key!r}; supported: {sorted(DEFAULTS)}")
-    for name, entry in (cfg.get("layers") or {}).items():
-        if not isinstance(entry, dict) or set(entry) - LAYER_KEYS:
-            raise HwgenError(f"{p}: layer {name!r}: expected a mapping with keys from "
-                             f"{sorted(LAYER_KEYS)}")
-    return cfg
+    return validate_config(read_yaml(p, "configuration"), str(p))
 
 
 def apply_preprocess(graph: Graph, cfg: dict) -> None:
+    """The configuration's preprocessing (validated: channel order, mean [3], std [3] > 0)."""
     pp = cfg.get("preprocess")
-    if not pp:
-        return
-    try:
+    if pp:
         graph.preprocess = Preprocess(str(pp.get("channel_order", "RGB")).upper(),
                                       tuple(float(v) for v in pp.get("mean", (0, 0, 0))),
                                       tuple(float(v) for v in pp.get("std", (1, 1, 1))))
-    except (TypeError, ValueError, AttributeError):
-        raise HwgenError("preprocess: expected channel_order (RGB|BGR), mean [3], std [3]") from None
-    if graph.preprocess.channel_order not in ("RGB", "BGR") or len(graph.preprocess.mean) != 3 \
-            or len(graph.preprocess.std) != 3:
-        raise HwgenError("preprocess: expected channel_order (RGB|BGR), mean [3], std [3]")
 
 
 class Resolver:
     """Per-layer settings: defaults, then matching patterns, then the exact name."""
 
     def __init__(self, graph: Graph, cfg: dict):
+        validate_config(cfg, "configuration")  # also when a caller passes a mapping directly
         self.defaults = {**DEFAULTS, **(cfg.get("defaults") or {})}
         self.layers: dict[str, dict] = cfg.get("layers") or {}
         names = {INPUT} | {n.name for n in graph.nodes}
@@ -107,14 +82,11 @@ class Resolver:
             if not any(fnmatch.fnmatchcase(n, key) for n in names):
                 raise HwgenError(f"configuration: layer {key!r} matches no layer; layers are: "
                                  + ", ".join(sorted(names)))
-        if self.defaults["calibration"] not in POLICIES:
-            raise HwgenError(f"configuration: calibration {self.defaults['calibration']!r}; "
-                             f"supported: {', '.join(POLICIES)}")
-        for name in names:
-            if self.settings(name)["weight_rounding"] not in ROUNDINGS:
-                raise HwgenError(f"layer {name!r}: weight_rounding "
-                                 f"{self.settings(name)['weight_rounding']!r}; supported: "
-                                 f"{', '.join(ROUNDINGS)}")
+        owner = decision_tensors(graph)
+        for node in graph.nodes:
+            if node.name not in owner.values() and "output" in self.settings(node.name):
+                raise HwgenError(f"layer {node.name!r}: its output format is that of layer "
+                                 f"{owner[node.outputs[0]]!r}; set 'output' there")
 
     def settings(self, name: str) -> dict:
         s = dict(self.defaults)
@@ -229,10 +201,6 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
     prepare(graph, cfg)
     res = Resolver(graph, cfg)
     owner = decision_tensors(graph)
-    for node in graph.nodes:
-        if node.name not in owner.values() and "output" in res.settings(node.name):
-            raise HwgenError(f"layer {node.name!r}: its output format is that of layer "
-                             f"{owner[node.outputs[0]]!r}; set 'output' there")
     by_owner: dict[str, list[str]] = {}
     for t, o in owner.items():
         by_owner.setdefault(o, []).append(t)

@@ -21,8 +21,9 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..fixed import FixedType
+from ..schema import WEIGHT_ROUNDINGS
 
-METHODS = ("nearest", "gptq")
+METHODS = WEIGHT_ROUNDINGS
 # of H's mean diagonal: keeps H invertible and W* near W where the calibration data says little
 # (0.1 gave the best logits on held-out calibration images, against 0.01, 0.03 and 0.2; 0.01
 # overfits the last layers)

@@ -21,9 +21,9 @@ from .. import __version__
 from ..hls.folding import plan_folding
 from ..hls.kernels import (DEFAULT_FIFO_DEPTH, axi_bits, cpp_ident, fire_fifo_depths,
                            kernel_call, window_lead_pixels, window_phase_reads)
-from ..hls.project import (CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files,
-                           write_atomically)
+from ..hls.project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files
 from ..ir import Graph, Node
+from ..outdir import write_project
 from ..ops import Concat, Conv
 from .modules import Kernel, Param, rtl_kernel
 
@@ -246,5 +246,5 @@ def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | Non
             "board": board["name"], "vectors": len(vectors or []), "stream": stream,
             "estimated_cycles_per_frame": rep["cycles_per_frame"]}
     files[PROJECT_FILE] = json.dumps(meta, indent=2)
-    write_atomically(Path(out_dir), files, force)
+    write_project(out_dir, files, force)
     return rep
