@@ -9,13 +9,13 @@
 from __future__ import annotations
 
 import math
-import sys
+import warnings
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from .errors import HwgenError
+from .errors import HwgenError, HwgenNotice
 from .frontend import load
 from .images import input_size, list_images, load_rgb, network_input
 from .ir import Graph
@@ -102,8 +102,8 @@ def _quantize_for_hardware(graph: Graph, cfg: dict, calib, calib_limit: int | No
 
     if calib is None and not _fully_configured(graph, cfg):
         # no images: calibrate on seeded synthetic inputs (fine for the random-weight built-ins)
-        print(f"hwgen: no --calib given; calibrating on {SYNTHETIC_CALIB} synthetic images "
-              "(pass --calib DIR for real ones)", file=sys.stderr)
+        warnings.warn(f"no --calib given; calibrated on {SYNTHETIC_CALIB} synthetic images "
+                      "(pass --calib DIR for real ones)", HwgenNotice, stacklevel=3)
         prepare(graph, cfg)
         inputs = vector_inputs(graph, SYNTHETIC_CALIB, start=10_000)
         quantize(graph, cfg, collect_stats(graph, inputs), inputs)

@@ -9,9 +9,10 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from pathlib import Path
 
-from .errors import HwgenError
+from .errors import HwgenError, HwgenNotice
 
 EXIT_BAD_INPUT = 2
 
@@ -76,12 +77,13 @@ def cmd_config(args) -> int:
 
 def cmd_eval(args) -> int:
     from .api import load_model, quantize_model
-    from .evaluate import evaluate
+    from .evaluate import evaluate, labelled_images
     from .quant import load_config
     from .report import eval_text
 
     cfg = load_config(args.config)
     graph = load_model(args.model, cfg)
+    labelled_images(graph, args.images, args.labels, args.limit)  # refused before calibration
     quantize_model(graph, cfg, args.calib, args.calib_limit)
     result = evaluate(graph, args.images, args.labels, args.limit, progress=not args.json)
     print(json.dumps(result, indent=2) if args.json else eval_text(result))
@@ -285,10 +287,19 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) \
         if threading.current_thread() is threading.main_thread() else None
     try:
-        return args.func(args)
+        with warnings.catch_warnings(record=True) as notices:
+            warnings.simplefilter("always", HwgenNotice)
+            code = args.func(args)
+        for n in notices:  # after the result: a refusal above stays one line
+            if issubclass(n.category, HwgenNotice):
+                print(f"hwgen {args.command}: note: {n.message}", file=sys.stderr)
+        return code
     except HwgenError as exc:
         print(f"hwgen {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # `hwgen inspect ... | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:  # the machine, not hwgen: a full disk, a read-only folder, ...
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"hwgen {args.command}: error: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -75,45 +75,64 @@ class Report:
         }
 
 
+def num_classes(graph: Graph) -> int:
+    """N, for a classifier: a model whose output is N >= 2 class scores, (N,) or (N, 1, 1)."""
+    shape = tuple(graph.shape(graph.output))
+    if len(shape) in (1, 3) and all(d == 1 for d in shape[1:]) and shape[0] >= 2:
+        return shape[0]
+    raise HwgenError(f"{graph.name}: output {graph.output!r} has shape {list(shape)}, not a vector "
+                     "of class scores; supported by eval: classifiers, whose output is N >= 2 "
+                     "class scores, shape (N,) or (N, 1, 1)")
+
+
+def labelled_images(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
+                    limit: int | None = None) -> list[tuple[Path, int]]:
+    """(image, class) pairs to evaluate, every check made before any work: a classifier, a
+    labels file whose classes it has, every listed image present."""
+    labels = read_labels(labels_tsv, num_classes=num_classes(graph))
+    input_size(graph.shape(graph.input))
+    files = sorted(labels)[:limit] if limit else sorted(labels)
+    pairs = [(Path(images_dir) / f, labels[f]) for f in files]
+    missing = [p for p, _ in pairs if not p.is_file()]
+    if missing:
+        raise HwgenError(f"{missing[0]}: listed in {labels_tsv} but not found")
+    return pairs
+
+
 def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
              limit: int | None = None, progress: bool = True) -> dict:
     """Top-1/top-5 of float and fixed inference, their agreement, per-layer SNR and speed."""
     from tqdm import tqdm  # noqa: PLC0415
 
-    labels = read_labels(labels_tsv)
-    files = sorted(labels)[:limit] if limit else sorted(labels)
-    paths = [Path(images_dir) / f for f in files]
-    missing = [p for p in paths if not p.is_file()]
-    if missing:
-        raise HwgenError(f"{missing[0]}: listed in {labels_tsv} but not found")
+    pairs = labelled_images(graph, images_dir, labels_tsv, limit)
     session = onnx_session(graph)
     in_name = session.get_inputs()[0].name
     golden = GoldenModel(graph)
     rep = Report(layers={n.name: LayerError() for n in graph.nodes})
     size = input_size(graph.shape(graph.input))
-    bar = tqdm(zip(files, paths), total=len(files), unit="img", desc="eval",
-               disable=None if progress else True, leave=False)
-    for f, path in bar:
-        rgb = load_rgb(path, size)
-        x, x_onnx = network_input(rgb, graph), preprocess(rgb, graph.preprocess)
-        t0 = time.perf_counter()
-        ref = session.run(None, {in_name: x_onnx[None]})[0].reshape(-1)
-        t1 = time.perf_counter()
-        trace = golden.run(golden.quantize_input(x), trace=True)
-        t2 = time.perf_counter()
-        got = graph.tensors[graph.output].fmt.dequantize(trace[graph.output])
-        rep.seconds_float += t1 - t0
-        rep.seconds_fixed += t2 - t1
-        floats = run_float(graph, x, trace=True)
-        for node in graph.nodes:
-            t = node.outputs[0]
-            rep.layers[node.name].add(floats[t], graph.tensors[t].fmt.dequantize(trace[t]))
-        label = labels[f]
-        top_ref, top_got = np.argsort(-ref)[:5], np.argsort(-got, kind="stable")[:5]
-        rep.images += 1
-        rep.float_top1 += int(top_ref[0] == label)
-        rep.float_top5 += int(label in top_ref)
-        rep.fixed_top1 += int(top_got[0] == label)
-        rep.fixed_top5 += int(label in top_got)
-        rep.agree += int(top_ref[0] == top_got[0])
+    # closed on errors too, so that a refusal is not printed after a half-drawn bar
+    with tqdm(pairs, unit="img", desc="eval", disable=None if progress else True,
+              leave=False) as bar:
+        for path, label in bar:
+            rgb = load_rgb(path, size)
+            x, x_onnx = network_input(rgb, graph), preprocess(rgb, graph.preprocess)
+            t0 = time.perf_counter()
+            ref = session.run(None, {in_name: x_onnx[None]})[0].reshape(-1)
+            t1 = time.perf_counter()
+            trace = golden.run(golden.quantize_input(x), trace=True)
+            t2 = time.perf_counter()
+            got = graph.tensors[graph.output].fmt.dequantize(trace[graph.output])
+            rep.seconds_float += t1 - t0
+            rep.seconds_fixed += t2 - t1
+            floats = run_float(graph, x, trace=True)
+            for node in graph.nodes:
+                t = node.outputs[0]
+                rep.layers[node.name].add(floats[t], graph.tensors[t].fmt.dequantize(trace[t]))
+            top_ref, top_got = np.argsort(-ref)[:5], np.argsort(-got, kind="stable")[:5]
+            rep.images += 1
+            rep.float_top1 += int(top_ref[0] == label)
+            rep.float_top5 += int(label in top_ref)
+            rep.fixed_top1 += int(top_got[0] == label)
+            rep.fixed_top5 += int(label in top_got)
+            rep.agree += int(top_ref[0] == top_got[0])
     return rep.as_dict(graph, golden)

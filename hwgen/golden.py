@@ -44,8 +44,22 @@ class GoldenModel:
     def output_format(self):
         return self.graph.tensors[self.graph.output].fmt
 
+    def check_input(self, x) -> np.ndarray:
+        """``x`` as an array, if it is a finite (C, H, W) input of the graph's shape."""
+        x = np.asarray(x)
+        want = tuple(self.graph.shape(self.graph.input))
+        if x.shape != want:
+            raise HwgenError(f"input of shape {list(x.shape)}; the graph {self.graph.name!r} takes "
+                             f"{list(want)}")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            nan = int(np.isnan(x).sum())
+            inf = int(np.isinf(x).sum())
+            raise HwgenError(f"input of shape {list(x.shape)} has {nan} NaN and {inf} Inf "
+                             "values; supported: finite values")
+        return x
+
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
-        raw, n_over = self.input_format.quantize_counting(x)
+        raw, n_over = self.input_format.quantize_counting(self.check_input(x))
         self.saturations["input"] += n_over
         return raw
 

@@ -56,19 +56,38 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-def read_labels(path: str | Path) -> dict[str, int]:
-    """A TSV with header ``file<TAB>label``: file name -> class index."""
+def read_labels(path: str | Path, num_classes: int | None = None) -> dict[str, int]:
+    """A TSV with header ``file<TAB>label``: file name -> class index (each file once; with
+    ``num_classes``, every index in 0..num_classes-1)."""
     p = Path(path)
     if not p.is_file():
         raise HwgenError(f"{p}: no such labels file")
     with p.open(newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t"))
-    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["file", "label"]:
+        reader = csv.reader(f, delimiter="\t")
+        rows = [(reader.line_num, r) for r in reader]
+    if not rows or [c.strip().lower() for c in rows[0][1][:2]] != ["file", "label"]:
         raise HwgenError(f"{p}: expected a TSV with header 'file<TAB>label'")
-    try:
-        return {r[0]: int(r[1]) for r in rows[1:] if r}
-    except (IndexError, ValueError):
-        raise HwgenError(f"{p}: every row must be 'file<TAB>class index'") from None
+    labels: dict[str, int] = {}
+    first_line: dict[str, int] = {}
+    for line, r in rows[1:]:
+        if not r or not any(c.strip() for c in r):
+            continue
+        if len(r) < 2 or not r[0].strip():
+            raise HwgenError(f"{p}: line {line}: {chr(9).join(r)!r} is not 'file<TAB>class index'")
+        name, text = r[0], r[1].strip()
+        try:
+            label = int(text)
+        except ValueError:
+            raise HwgenError(f"{p}: line {line} ({name}): label {text!r} is not an integer; "
+                             "supported: a class index") from None
+        if name in labels:
+            raise HwgenError(f"{p}: line {line}: {name} is listed again (first on line "
+                             f"{first_line[name]}); supported: each file once")
+        if num_classes is not None and not 0 <= label < num_classes:
+            raise HwgenError(f"{p}: line {line} ({name}): label {label} is outside the model's "
+                             f"{num_classes} classes; supported: 0..{num_classes - 1}")
+        labels[name], first_line[name] = label, line
+    return labels
 
 
 def input_size(shape: tuple[int, ...]) -> int:

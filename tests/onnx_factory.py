@@ -409,3 +409,173 @@ def empty_graph() -> onnx.ModelProto:
 
 BAD_MODELS = {f.__name__: f for f in (bad_grouped_conv, bad_dilated_conv, bad_concat_axis,
                                       bad_dynamic_spatial, bad_rank3, bad_unknown_op, empty_graph)}
+
+
+# ---- malformed graphs: loadable ONNX that hwgen must refuse with one line ------------------------
+# (kept apart from BAD_MODELS, whose every entry tests/frontend/test_onnx_factory.py checks to be
+# a valid ONNX graph that onnxruntime runs to finite outputs: these need not be)
+def _loose_cnn(body, inits, input_shape=(1, 3, 8, 8), name="malformed",
+               tail=("pool", "flatten")) -> onnx.ModelProto:
+    """``_tiny_cnn`` without its strict shape inference, the output's shape left symbolic, so
+    that graphs ONNX would reject later (zero-size tensors, non-finite weights, ...) still build.
+    ``tail`` picks the GlobalAveragePool / Flatten ending; without it, "body_out" is the output."""
+    nodes = [helper.make_node("Conv", ["input", "conv1.weight", "conv1.bias"], ["conv1"],
+                              name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["conv1"], ["relu1"], name="relu1"), *body]
+    out, rank = "body_out", 4
+    if "pool" in tail:
+        nodes.append(helper.make_node("GlobalAveragePool", [out], ["pool"], name="pool"))
+        out = "pool"
+    if "flatten" in tail:
+        nodes.append(helper.make_node("Flatten", [out], ["logits"], name="flatten", axis=1))
+        out, rank = "logits", 2
+    inits = [_weight("conv1.weight", 4, 3, 3, 3), _weight("conv1.bias", 4, seed=4), *inits]
+    graph = helper.make_graph(
+        nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(input_shape))],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [1] + [f"d{i}" for i in
+                                                                     range(1, rank)])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+
+
+def _conv_body(weight_shape, bias=None, **attrs) -> tuple[list, list]:
+    """A Conv "bad_conv" on "relu1" (its weight "bad_conv.weight", optionally "bad_conv.bias")."""
+    inputs = ["relu1", "bad_conv.weight"] + (["bad_conv.bias"] if bias is not None else [])
+    body = [helper.make_node("Conv", inputs, ["bad_conv"], name="bad_conv", **attrs),
+            helper.make_node("Relu", ["bad_conv"], ["body_out"], name="relu2")]
+    inits = [_weight("bad_conv.weight", *weight_shape, seed=1)]
+    if bias is not None:
+        inits.append(numpy_helper.from_array(np.asarray(bias), "bad_conv.bias"))
+    return body, inits
+
+
+def malformed_nan_weight() -> onnx.ModelProto:
+    """bad_conv's weight holds one NaN and one +Inf."""
+    body, inits = _conv_body((4, 4, 3, 3), kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+    w = numpy_helper.to_array(inits[0]).copy()
+    w[0, 0, 0, 0], w[1, 2, 1, 1] = np.nan, np.inf
+    inits[0] = numpy_helper.from_array(w, "bad_conv.weight")
+    return _loose_cnn(body, inits, name="malformed_nan_weight")
+
+
+def malformed_fp16_inf_bias() -> onnx.ModelProto:
+    """bad_conv's bias is fp16 and one of its values is -Inf (an fp16 overflow)."""
+    bias = np.array([0.1, -np.inf, 0.2, 0.3], np.float16)
+    return _loose_cnn(*_conv_body((4, 4, 3, 3), bias, kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                      name="malformed_fp16_inf_bias")
+
+
+def malformed_zero_out_channels() -> onnx.ModelProto:
+    """bad_conv has weight shape [0, 4, 3, 3]: no output channels."""
+    return _loose_cnn(*_conv_body((0, 4, 3, 3), kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                      name="malformed_zero_out_channels")
+
+
+def malformed_zero_input_dim() -> onnx.ModelProto:
+    """Input [1, 3, 0, 8]: a zero-size (not a dynamic) dimension."""
+    return _loose_cnn(*_relu_body(), input_shape=(1, 3, 0, 8), name="malformed_zero_input_dim")
+
+
+def malformed_kernel_too_big() -> onnx.ModelProto:
+    """bad_conv has an 11x11 kernel, unpadded, on an 8x8 input."""
+    return _loose_cnn(*_conv_body((4, 4, 11, 11), kernel_shape=[11, 11]),
+                      name="malformed_kernel_too_big")
+
+
+def malformed_conv_in_channels() -> onnx.ModelProto:
+    """bad_conv's weight expects 5 input channels; its input has 4."""
+    return _loose_cnn(*_conv_body((4, 5, 3, 3), kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                      name="malformed_conv_in_channels")
+
+
+def malformed_bias_length() -> onnx.ModelProto:
+    """bad_conv has 4 output channels but 3 biases."""
+    bias = np.array([0.1, 0.2, 0.3], np.float32)
+    return _loose_cnn(*_conv_body((4, 4, 3, 3), bias, kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                      name="malformed_bias_length")
+
+
+def malformed_pool_kernel_too_big() -> onnx.ModelProto:
+    """MaxPool "bad_pool" with a 9x9 kernel on an 8x8 input."""
+    body = [helper.make_node("MaxPool", ["relu1"], ["body_out"], name="bad_pool",
+                             kernel_shape=[9, 9])]
+    return _loose_cnn(body, [], name="malformed_pool_kernel_too_big")
+
+
+def malformed_pool_pads() -> onnx.ModelProto:
+    """MaxPool "bad_pool": 2x2 kernel, pads 3, so whole windows lie in the padding."""
+    body = [helper.make_node("MaxPool", ["relu1"], ["body_out"], name="bad_pool",
+                             kernel_shape=[2, 2], pads=[3, 3, 3, 3])]
+    return _loose_cnn(body, [], name="malformed_pool_pads")
+
+
+def _conv_bn_body(scale, bias, mean, var) -> tuple[list, list]:
+    """Conv "conv2" (4->4, 1x1) then BatchNormalization "bad_bn"."""
+    names = ["bad_bn.scale", "bad_bn.bias", "bad_bn.mean", "bad_bn.var"]
+    body = [helper.make_node("Conv", ["relu1", "conv2.weight"], ["conv2"], name="conv2",
+                             kernel_shape=[1, 1]),
+            helper.make_node("BatchNormalization", ["conv2", *names], ["body_out"], name="bad_bn")]
+    inits = [_weight("conv2.weight", 4, 4, 1, 1, seed=2)]
+    inits += [numpy_helper.from_array(np.asarray(v, np.float32), n)
+              for n, v in zip(names, (scale, bias, mean, var))]
+    return body, inits
+
+
+def malformed_batchnorm_variance() -> onnx.ModelProto:
+    """bad_bn's variance is -1 at channel 2 (its square root is NaN)."""
+    return _loose_cnn(*_conv_bn_body(np.ones(4), np.zeros(4), np.zeros(4), [1, 1, -1, 1]),
+                      name="malformed_batchnorm_variance")
+
+
+def malformed_batchnorm_shape() -> onnx.ModelProto:
+    """bad_bn has 2 values per parameter for a 4-channel input."""
+    return _loose_cnn(*_conv_bn_body(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2)),
+                      name="malformed_batchnorm_shape")
+
+
+def malformed_constant_dropout() -> onnx.ModelProto:
+    """A Dropout "bad_dropout" of a constant (Dropout is never constant-folded)."""
+    body = [helper.make_node("Dropout", ["bad_const"], ["dropped"], name="bad_dropout"),
+            helper.make_node("Concat", ["relu1", "dropped"], ["body_out"], name="concat", axis=1)]
+    const = numpy_helper.from_array(np.ones((1, 4, 8, 8), np.float32), "bad_const")
+    return _loose_cnn(body, [const], name="malformed_constant_dropout")
+
+
+def malformed_conv_after_pool() -> onnx.ModelProto:
+    """A 1x1 Conv "bad_conv" as a classifier after the global average pool (on a vector)."""
+    nodes = [helper.make_node("Conv", ["input", "conv1.weight"], ["conv1"], name="conv1",
+                              kernel_shape=[3, 3]),
+             helper.make_node("GlobalAveragePool", ["conv1"], ["pool"], name="pool"),
+             helper.make_node("Conv", ["pool", "bad_conv.weight"], ["bad_conv"], name="bad_conv",
+                              kernel_shape=[1, 1]),
+             helper.make_node("Flatten", ["bad_conv"], ["logits"], name="flatten", axis=1)]
+    graph = helper.make_graph(
+        nodes, "malformed_conv_after_pool",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])],
+        [_weight("conv1.weight", 4, 3, 3, 3), _weight("bad_conv.weight", 10, 4, 1, 1, seed=1)])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=7)
+
+
+MALFORMED_MODELS = {f.__name__: f for f in (
+    malformed_nan_weight, malformed_fp16_inf_bias, malformed_zero_out_channels,
+    malformed_zero_input_dim, malformed_kernel_too_big, malformed_conv_in_channels,
+    malformed_bias_length, malformed_pool_kernel_too_big, malformed_pool_pads,
+    malformed_batchnorm_variance, malformed_batchnorm_shape, malformed_constant_dropout,
+    malformed_conv_after_pool)}
+
+
+# ---- valid models that are not classifiers (``hwgen eval`` refuses them) -------------------------
+def not_classifier_feature_map() -> onnx.ModelProto:
+    """conv1 -> Relu: the output is a 4 x 8 x 8 feature map, not class scores."""
+    return _loose_cnn(*_relu_body(), name="not_classifier_feature_map", tail=())
+
+
+def not_classifier_one_score() -> onnx.ModelProto:
+    """A single output value: conv1's channels averaged, then one 1x1 Conv to 1 channel."""
+    body = [helper.make_node("Conv", ["relu1", "score.weight"], ["body_out"], name="score",
+                             kernel_shape=[1, 1])]
+    return _loose_cnn(body, [_weight("score.weight", 1, 4, 1, 1, seed=5)],
+                      name="not_classifier_one_score")
+
+
+NOT_CLASSIFIERS = {f.__name__: f for f in (not_classifier_feature_map, not_classifier_one_score)}

@@ -40,8 +40,13 @@ class OnnxNode:
             return None
         return self.constants.get(self.proto.input[i])
 
-    def input_shape(self, i: int) -> tuple:
+    def input_shape(self, i: int) -> tuple | None:
+        """The inferred shape of input ``i``; None when the input is absent or its shape unknown."""
+        if i >= len(self.proto.input) or not self.proto.input[i]:
+            return None
         return self.shapes.get(self.proto.input[i])
 
     def output_shape(self, i: int) -> tuple | None:
+        if i >= len(self.proto.output) or not self.proto.output[i]:
+            return None
         return self.shapes.get(self.proto.output[i])

@@ -103,9 +103,12 @@ def _fix_input_shape(inp: onnx.ValueInfoProto, where: str) -> None:
         raise HwgenError(f"{where}: input {inp.name!r} has batch {dims[0].dim_value}; "
                          "supported: batch 1 (or a symbolic batch)")
     for i, d in enumerate(dims[1:], start=1):
-        if not d.HasField("dim_value") or d.dim_value <= 0:
+        if not d.HasField("dim_value"):
             raise HwgenError(f"{where}: input {inp.name!r} has a dynamic dimension {i} "
                              f"({d.dim_param or '?'}); supported: fixed C, H and W")
+        if d.dim_value <= 0:  # a zero-size (or negative) dimension, not a dynamic one
+            raise HwgenError(f"{where}: input {inp.name!r} dimension {i} is {d.dim_value}; "
+                             "supported: positive C, H and W")
 
 
 def _to_float32(model: onnx.ModelProto) -> None:
@@ -179,6 +182,25 @@ def _node_name(n: onnx.NodeProto, index: int, consts: dict) -> str:
 
 
 
+def _check_constants(n: onnx.NodeProto, oname: str, consts: dict[str, np.ndarray]) -> None:
+    """The float constants a node reads (weights, biases, BatchNorm parameters, after fp16 ->
+    fp32 conversion and constant folding) are finite and not empty."""
+    for name in dict.fromkeys(i for i in n.input if i in consts):
+        v = consts[name]
+        if v.dtype.kind != "f":
+            continue
+        if v.size == 0:
+            raise HwgenError(f"node {oname!r} ({n.op_type}): initializer {name!r} has shape "
+                             f"{list(v.shape)}, a zero-size tensor; supported: every dimension "
+                             ">= 1")
+        bad = v.size - int(np.isfinite(v).sum())
+        if bad:
+            nan = int(np.isnan(v).sum())
+            raise HwgenError(f"node {oname!r} ({n.op_type}): initializer {name!r} has {bad} "
+                             f"non-finite value(s) of {v.size} ({nan} NaN, {bad - nan} Inf); "
+                             "supported: finite values")
+
+
 def to_ir(model: onnx.ModelProto, name: str = "model") -> Graph:
     g = model.graph
     consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
@@ -195,6 +217,7 @@ def to_ir(model: onnx.ModelProto, name: str = "model") -> Graph:
         if cls is None:
             raise HwgenError(f"node {oname!r} ({n.op_type}): op not supported; supported: "
                              + ", ".join(sorted(ONNX_OPS)))
+        _check_constants(n, oname, consts)
         view = OnnxNode(n, oname, consts, shapes, opset)
         op = cls.from_onnx(view)
         data_in = [i for i in n.input if i and i not in consts]
@@ -203,7 +226,20 @@ def to_ir(model: onnx.ModelProto, name: str = "model") -> Graph:
             raise HwgenError(f"node {oname!r} ({n.op_type}): input {missing[0]!r} is not produced "
                              "by a supported node")
         in_shapes = [graph.tensors[i].shape for i in data_in]
+        if not in_shapes:
+            raise HwgenError(f"node {oname!r} ({n.op_type}): no non-constant input; supported: "
+                             "nodes that read the image or another layer's output")
+        for i, s in zip(data_in, in_shapes):
+            if op.input_rank is not None and len(s) != op.input_rank:
+                vector = " (a vector, after pooling or flattening)" if len(s) == 1 else ""
+                raise HwgenError(f"node {oname!r} ({n.op_type}): input {i!r} has shape {list(s)}"
+                                 f"{vector}; supported: a C x H x W input")
         shape = tuple(op.output_shape(in_shapes))
+        if not shape or any(d <= 0 for d in shape):
+            what = f"{op.describe()} on input " if op.describe() else "input "
+            raise HwgenError(f"node {oname!r} ({n.op_type}): {what}"
+                             f"{' + '.join(str(list(s)) for s in in_shapes)} gives output shape "
+                             f"{list(shape)}, a zero-size tensor; supported: every dimension >= 1")
         onnx_shape = shapes.get(n.output[0])
         if onnx_shape and None not in onnx_shape and int(np.prod(onnx_shape)) != int(np.prod(shape)):
             raise HwgenError(f"node {oname!r} ({n.op_type}): hwgen computes shape {list(shape)} but "

@@ -39,6 +39,8 @@ class Op:
     kind: ClassVar[str] = "op"
     #: an op that only reshapes or forwards data; normalisation passes remove it
     passthrough: ClassVar[bool] = False
+    #: the rank of every data input (batch excluded) the op computes on: 3 for C x H x W; None: any
+    input_rank: ClassVar[int | None] = None
 
     @classmethod
     def from_onnx(cls, node: "OnnxNode") -> "Op":
@@ -81,8 +83,35 @@ def require(cond: bool, node: "OnnxNode", what: str, supported: str) -> None:
         raise HwgenError(f"node {node.name!r} ({node.op_type}): {what}; supported: {supported}")
 
 
-def pair(values: Sequence[int], name: str) -> tuple[int, int]:
+def pair(values: Sequence[int] | None, name: str, node: "OnnxNode | None" = None,
+         minimum: int | None = None) -> tuple[int, int]:
+    """Two integers from a 2-D attribute (kernel_shape, strides), each at least ``minimum``."""
+    where = f"node {node.name!r} ({node.op_type}): " if node is not None else ""
+    if values is None:
+        raise HwgenError(f"{where}{name} is missing; supported: a 2-D {name}")
     v = tuple(int(x) for x in values)
     if len(v) != 2:
-        raise HwgenError(f"{name} {list(v)} is not 2-D")
+        raise HwgenError(f"{where}{name} {list(v)} is not 2-D; supported: a 2-D {name}")
+    if minimum is not None and min(v) < minimum:
+        raise HwgenError(f"{where}{name} {list(v)}; supported: values >= {minimum}")
     return v  # type: ignore[return-value]
+
+
+def pads4(node: "OnnxNode", supported: str) -> tuple[int, int, int, int]:
+    """ONNX ``pads`` [top, left, bottom, right] of a 2-D op, each >= 0 (absent: no padding)."""
+    p = node.attr("pads")
+    if p is None or node.attr("auto_pad", "NOTSET") == "VALID":
+        return (0, 0, 0, 0)
+    p = tuple(int(x) for x in p)
+    require(len(p) == 4 and min(p) >= 0, node, f"pads {list(p)}",
+            f"{supported}, with 4 non-negative pads")
+    return p  # type: ignore[return-value]
+
+
+def known_shape(node: "OnnxNode", i: int = 0) -> tuple:
+    """The inferred shape of input ``i`` (batch included), every dimension known."""
+    shape = node.input_shape(i)
+    require(shape is not None and None not in shape, node,
+            f"input {i} has an unknown shape {list(shape) if shape is not None else ''}".rstrip(),
+            "inputs whose shape ONNX shape inference determines")
+    return tuple(shape)

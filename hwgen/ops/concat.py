@@ -5,20 +5,29 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Op, reads_onnx, require
+from .base import Op, known_shape, reads_onnx, require
 
 
 @reads_onnx("Concat")
 @dataclass
 class Concat(Op):
     kind = "concat"
+    input_rank = 3
 
     @classmethod
     def from_onnx(cls, node) -> "Concat":
-        rank = len(node.input_shape(0))
+        supported = "Concat on the channel axis (axis=1) of NCHW tensors"
+        consts = [name for i, name in enumerate(node.inputs) if node.constant(i) is not None]
+        require(not consts, node, f"constant input {consts[0]!r}" if consts else "",
+                f"{supported} of layer outputs")
+        shapes = [known_shape(node, i) for i in range(len(node.inputs))]
+        rank = len(shapes[0])
         axis = node.attr("axis", 1)
         require(rank == 4 and axis in (1, -3), node, f"axis={axis} on rank-{rank} inputs",
-                "Concat on the channel axis (axis=1) of NCHW tensors")
+                supported)
+        require(len({s[2:] for s in shapes}) == 1 and len({len(s) for s in shapes}) == 1, node,
+                f"inputs {' and '.join(str(list(s)) for s in shapes)} differ in height or width",
+                f"{supported} of equal height and width")
         return cls()
 
     def output_shape(self, in_shapes):

@@ -7,13 +7,14 @@ from typing import Sequence
 import numpy as np
 
 from ..fixed import FixedType
-from .base import Op, Shape, pair, reads_onnx, require
+from .base import Op, Shape, known_shape, pads4, pair, reads_onnx, require
 
 
 @reads_onnx("Conv")
 @dataclass
 class Conv(Op):
     kind = "conv"
+    input_rank = 3
     weight: np.ndarray = None  # (Cout, Cin, K, K) float32
     bias: np.ndarray = None  # (Cout,) float32
     stride: int = 1
@@ -37,17 +38,30 @@ class Conv(Op):
         require(all(d == 1 for d in dil), node, f"dilations={list(dil)}", supported)
         kh, kw = w.shape[2:]
         require(kh == kw, node, f"kernel {kh}x{kw}", supported)
-        sh, sw = pair(node.attr("strides", [1, 1]), "strides")
+        ks = node.attr("kernel_shape")
+        require(ks is None or list(ks) == [kh, kw], node,
+                f"kernel_shape {list(ks or [])} but weight shape {list(w.shape)}", supported)
+        sh, sw = pair(node.attr("strides", [1, 1]), "strides", node, minimum=1)
         require(sh == sw, node, f"strides {sh}x{sw}", supported)
         auto_pad = node.attr("auto_pad", "NOTSET")
         require(auto_pad in ("NOTSET", "VALID"), node, f"auto_pad={auto_pad}", supported)
-        pads = node.attr("pads", [0, 0, 0, 0])
+        pads = pads4(node, supported)
+        shape = known_shape(node, 0)
+        require(len(shape) == 4 and shape[1] == w.shape[1], node,
+                f"weight shape {list(w.shape)} on input {list(shape)}",
+                "weights with as many input channels as the input")
+        t, l, bottom, r = pads
+        require(kh <= shape[2] + t + bottom and kw <= shape[3] + l + r, node,
+                f"kernel {kh}x{kw} larger than the padded input {shape[2] + t + bottom}x"
+                f"{shape[3] + l + r}", "a kernel no larger than the padded input")
         b = node.constant(2) if len(node.inputs) > 2 and node.inputs[2] else None
         if len(node.inputs) > 2 and node.inputs[2]:
             require(b is not None, node, "bias is not constant", supported)
+            require(b.shape == (w.shape[0],), node,
+                    f"bias shape {list(b.shape)} for {w.shape[0]} output channels",
+                    "one bias per output channel")
         bias = np.zeros(w.shape[0], np.float32) if b is None else b.astype(np.float32)
-        return cls(weight=w.astype(np.float32), bias=bias, stride=sh,
-                   pad=(pads[0], pads[1], pads[2], pads[3]))
+        return cls(weight=w.astype(np.float32), bias=bias, stride=sh, pad=pads)
 
     @property
     def kernel(self) -> int:

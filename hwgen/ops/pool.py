@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..fixed import FixedType
-from .base import Op, pair, reads_onnx, require
+from .base import Op, known_shape, pads4, pair, reads_onnx, require
 
 
 def pooled_size(n: int, k: int, s: int, pad_begin: int, pad_end: int, ceil: bool) -> int:
@@ -24,6 +24,7 @@ def pooled_size(n: int, k: int, s: int, pad_begin: int, pad_end: int, ceil: bool
 @dataclass
 class MaxPool(Op):
     kind = "maxpool"
+    input_rank = 3
     kernel: int = 2
     stride: int = 2
     pad: tuple[int, int, int, int] = (0, 0, 0, 0)  # top, left, bottom, right
@@ -32,16 +33,22 @@ class MaxPool(Op):
     @classmethod
     def from_onnx(cls, node) -> "MaxPool":
         supported = "2-D MaxPool with square kernel and stride, no dilation, one output"
-        kh, kw = pair(node.attr("kernel_shape"), "kernel_shape")
+        kh, kw = pair(node.attr("kernel_shape"), "kernel_shape", node, minimum=1)
         require(kh == kw, node, f"kernel {kh}x{kw}", supported)
-        sh, sw = pair(node.attr("strides", [1, 1]), "strides")
+        sh, sw = pair(node.attr("strides", [1, 1]), "strides", node, minimum=1)
         require(sh == sw, node, f"strides {sh}x{sw}", supported)
         require(all(d == 1 for d in node.attr("dilations", [1, 1])), node, "dilations", supported)
         require(node.attr("auto_pad", "NOTSET") in ("NOTSET", "VALID"), node, "auto_pad", supported)
         require(len([o for o in node.outputs if o]) == 1, node, "Indices output", supported)
-        p = node.attr("pads", [0, 0, 0, 0])
-        return cls(kernel=kh, stride=sh, pad=(p[0], p[1], p[2], p[3]),
-                   ceil_mode=bool(node.attr("ceil_mode", 0)))
+        p = pads4(node, supported)
+        require(max(p) < kh, node, f"pads {list(p)} with kernel {kh}x{kw}",
+                "each pad smaller than the kernel")
+        shape = known_shape(node, 0)
+        require(len(shape) == 4, node, f"rank-{len(shape)} input", supported)
+        require(kh <= shape[2] + p[0] + p[2] and kw <= shape[3] + p[1] + p[3], node,
+                f"kernel {kh}x{kw} larger than the padded input {shape[2] + p[0] + p[2]}x"
+                f"{shape[3] + p[1] + p[3]}", "a kernel no larger than the padded input")
+        return cls(kernel=kh, stride=sh, pad=p, ceil_mode=bool(node.attr("ceil_mode", 0)))
 
     def output_shape(self, in_shapes):
         c, h, w = in_shapes[0]
@@ -88,6 +95,7 @@ class GlobalAvgPool(Op):
     """
 
     kind = "global_avgpool"
+    input_rank = 3
     window: tuple[int, int] | None = None  # the kernel of an AveragePool, checked against the input
 
     @classmethod
@@ -96,16 +104,19 @@ class GlobalAvgPool(Op):
             return cls()
         if node.op_type == "ReduceMean":
             axes = node.attr("axes")
-            if axes is None and len(node.inputs) > 1:
+            if axes is None and len(node.inputs) > 1 and node.inputs[1]:
                 axes = node.constant(1)
-            rank = len(node.input_shape(0))
-            axes = sorted(int(a) % rank for a in (axes if axes is not None else range(rank)))
+                require(axes is not None, node, "axes are not constant",
+                        "ReduceMean over constant axes")
+            rank = len(known_shape(node, 0))
+            axes = sorted(int(a) % rank for a in (axes if axes is not None else range(rank))
+                          ) if rank else []
             require(rank == 4 and axes == [2, 3], node, f"axes {axes} of a rank-{rank} input",
                     "ReduceMean over the spatial axes (2, 3) of an NCHW tensor")
             return cls()
         supported = "AveragePool only when its window covers the whole input (global average)"
-        shape = node.input_shape(0)
-        k = tuple(node.attr("kernel_shape"))
+        shape = known_shape(node, 0)
+        k = tuple(node.attr("kernel_shape") or ())
         require(len(shape) == 4 and k == tuple(shape[2:]), node,
                 f"kernel_shape {list(k)} on input {list(shape)}", supported)
         require(not any(node.attr("pads", [0, 0, 0, 0])), node, "padding", supported)

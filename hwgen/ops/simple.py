@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Op, reads_onnx, require
+from .base import Op, known_shape, reads_onnx, require
 
 
 @reads_onnx("Relu")
@@ -65,16 +65,30 @@ class BatchNorm(Op):
     """Inference batch normalisation; the fold_batchnorm pass merges it into the preceding Conv."""
 
     kind = "batchnorm"
+    input_rank = 3
     scale: np.ndarray = None  # per channel: y = x * scale + shift
     shift: np.ndarray = None
 
     @classmethod
     def from_onnx(cls, node) -> "BatchNorm":
+        supported = "inference BatchNormalization with constant scale, bias, mean and variance"
         vals = [node.constant(i) for i in range(1, 5)]
-        require(all(v is not None for v in vals), node, "non-constant parameters",
-                "BatchNormalization with constant scale, bias, mean and variance")
+        require(all(v is not None for v in vals), node, "non-constant parameters", supported)
+        require(not node.attr("training_mode", 0), node, "training_mode=1", supported)
+        shape = known_shape(node, 0)
+        channels = shape[1] if len(shape) >= 2 else None
+        for what, v in zip(("scale", "bias", "mean", "variance"), vals):
+            require(v.shape == (channels,), node,
+                    f"{what} shape {list(v.shape)} on input {list(shape)}",
+                    "one value per channel")
         gamma, beta, mean, var = (v.astype(np.float64) for v in vals)
-        scale = gamma / np.sqrt(var + node.attr("epsilon", 1e-5))
+        eps = float(node.attr("epsilon", 1e-5))
+        require(np.isfinite(eps) and eps >= 0, node, f"epsilon={eps:g}", "a finite epsilon >= 0")
+        bad = np.flatnonzero(~(var + eps > 0))
+        if bad.size:
+            require(False, node, f"variance + epsilon is {var[bad[0]] + eps:g} at channel "
+                    f"{bad[0]} ({bad.size} channel(s) <= 0)", "variance + epsilon > 0")
+        scale = gamma / np.sqrt(var + eps)
         return cls(scale=scale, shift=beta - mean * scale)
 
     def run_float(self, xs):
@@ -91,7 +105,7 @@ class Softmax(Op):
 
     @classmethod
     def from_onnx(cls, node) -> "Softmax":
-        shape = node.input_shape(0)
+        shape = known_shape(node, 0)
         axis = node.attr("axis", 1 if node.opset < 13 else -1)
         channel_axes = {1, 1 - len(shape)} | ({len(shape) - 1, -1} if len(shape) == 2 else set())
         require(axis in channel_axes or all(d == 1 for d in shape[2:]), node, f"axis={axis}",
