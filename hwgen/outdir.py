@@ -127,12 +127,15 @@ def write_project(out_dir: str | Path, files: dict[str, str | bytes], force: boo
 
 
 def _move_into_place(new: Path, out: Path, old: Path, force: bool) -> None:
+    appeared = HwgenError(f"{out}: appeared while this run was writing (another hwgen "
+                          "generate?); it was left as it is")
     if os.path.lexists(out):
+        if not force:
+            raise appeared
         check_output(out, force)  # still a project we may replace?
         os.rename(out, old)
     try:
-        os.mkdir(out)  # the claim: fails if another run put something there meanwhile
+        os.mkdir(out)  # the claim: of two runs, exactly one creates the folder
     except FileExistsError:
-        raise HwgenError(f"{out}: appeared while this run was writing (another hwgen "
-                         "generate?); it was left as it is") from None
+        raise appeared from None
     os.rename(new, out)  # onto our own empty folder: atomic

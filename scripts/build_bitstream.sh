@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Bitstream for a generated hwgen project: HLS synthesis and IP export, then the Vivado block design,
-# implementation and overlay/<name>.bit + overlay/<name>.hwh for PYNQ.
+# implementation and overlay/<name>.bit + overlay/<name>.hwh (+ overlay/build_report.json) for PYNQ.
 #   scripts/build_bitstream.sh DIR        (DIR made by `hwgen generate`)
-# Exit status 2 (one line per problem on stderr) when a tool is not on PATH or DIR is not a project.
+# HLS: `vitis-run --mode hls --tcl` (Vitis 2024.2 and newer, which deprecate `vitis_hls -f`) when it
+# is on PATH, else `vitis_hls -f`. The steps reach build_prj.tcl through HWGEN_HLS_STEPS under
+# vitis-run (it has no -tclargs) and through -tclargs under vitis_hls.
+# Environment passed on to vivado.tcl: HWGEN_BOARD_REPO=<folder of board files> (else missing board
+# files are installed from the Xilinx board store), HWGEN_ALLOW_TIMING_VIOLATION=1 (build the
+# bitstream even with negative slack), HWGEN_JOBS.
+# Exit status 2 (one line per problem on stderr) when a tool is not on PATH or DIR is not a project;
+# 1 when a tool fails (the hwgen: lines of its log, e.g. missing board files or timing, on stderr).
 set -euo pipefail
 
 usage="usage: $(basename "$0") PROJECT_DIR"
@@ -12,12 +19,23 @@ if [ "$#" -ne 1 ]; then
 fi
 dir=$1
 missing=0
-for tool in vitis_hls vivado; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "build_bitstream: '$tool' not found on PATH (source the Vitis/Vivado settings64.sh)" >&2
-        missing=1
-    fi
-done
+hls=""
+if command -v vitis-run >/dev/null 2>&1; then
+    hls=vitis-run
+elif command -v vitis_hls >/dev/null 2>&1; then
+    hls=vitis_hls
+else
+    echo "build_bitstream: neither 'vitis-run' (Vitis 2024.2 and newer) nor 'vitis_hls' (older) found on PATH (source the Vitis settings64.sh)" >&2
+    missing=1
+fi
+if ! command -v vivado >/dev/null 2>&1; then
+    echo "build_bitstream: 'vivado' not found on PATH (source the Vivado settings64.sh)" >&2
+    missing=1
+fi
+if [ -n "${HWGEN_BOARD_REPO:-}" ] && [ ! -d "$HWGEN_BOARD_REPO" ]; then
+    echo "build_bitstream: HWGEN_BOARD_REPO=$HWGEN_BOARD_REPO: no such folder (unpack the board files there, or unset it to install them from the Xilinx board store)" >&2
+    missing=1
+fi
 if [ ! -d "$dir" ]; then
     echo "build_bitstream: $dir: no such folder" >&2
     missing=1
@@ -33,9 +51,22 @@ if [ "$missing" -ne 0 ]; then
     exit 2
 fi
 
+# the hwgen: lines of a failed tool's log (board files, DMA widths, timing), then exit 1
+fail() {
+    echo "build_bitstream: $1 failed" >&2
+    if [ -f "$2" ]; then
+        grep -h 'hwgen: ' "$2" | sed 's/^/build_bitstream: /' | sort -u >&2 || true
+    fi
+    exit 1
+}
+
 cd "$dir"
-echo "build_bitstream: HLS synthesis and IP export (vitis_hls)"
-vitis_hls -f build_prj.tcl -tclargs synth export
+echo "build_bitstream: HLS synthesis and IP export ($hls)"
+if [ "$hls" = vitis-run ]; then
+    HWGEN_HLS_STEPS="synth export" vitis-run --mode hls --tcl build_prj.tcl || fail vitis-run vitis_hls.log
+else
+    vitis_hls -f build_prj.tcl -tclargs synth export || fail vitis_hls vitis_hls.log
+fi
 echo "build_bitstream: block design, implementation, bitstream (vivado)"
-vivado -mode batch -nojournal -log vivado.log -source vivado.tcl
-echo "build_bitstream: done: $(cd overlay && ls -1 ./*.bit ./*.hwh | tr '\n' ' ')"
+vivado -mode batch -nojournal -log vivado.log -source vivado.tcl || fail vivado vivado.log
+echo "build_bitstream: done: $(cd overlay && ls -1 ./*.bit ./*.hwh ./build_report.json 2>/dev/null | tr '\n' ' ')"

@@ -5,8 +5,8 @@
 // ===================================
 //   in  : hls::stream<Pack<in_t, IN_LANES>>   (IN_C, IN_H, IN_W), raster order
 //   out : hls::stream<Pack<out_t, PE>>        (OUT_C, OUT_H, OUT_W), raster order, PE lanes
-//   weights : const raw_t<weight_t> [OUT_C*K*K*IN_C]   raw integers, layout below
-//   bias    : const raw_t<bias_t>   [OUT_C]            raw integers, channel order
+//   weights : const w_word_t [NF*SF]   ROM words of PE*SIMD raw weights, layout below
+//   bias    : const b_word_t [NF]      ROM words of PE raw biases (word nf: channels nf*PE ..)
 //
 // What it computes (bit-exact with hwgen.ops.Conv.exact followed by the cast to the output format):
 //   acc = sum over (ky, kx, ci) of w[co][ci][ky][kx] * x[ci][oy*S-PAD_T+ky][ox*S-PAD_L+kx]
@@ -32,17 +32,24 @@
 //   static const unsigned IN_LANES  channels per input word (divides IN_C; one of IN_LANES, SIMD
 //                                   divides the other)
 //   static const bool     MUL_FABRIC  multipliers in LUTs instead of DSP48s (synthesis only)
+//   static const int      W_STORAGE   STORE_BRAM / STORE_LUTRAM: the weight ROM (cost.memory)
+//   static const int      XBUF_STORAGE  the matrix-vector unit's input buffer (cost.memory)
+//   static const int      WIN_STORAGE   the sliding window's row buffer (windowed convs only)
 //
-// Weight layout ("[NF][SF][SIMD][PE]", flat): with NF = OUT_C/PE, SF = K*K*IN_C/SIMD, the
-// column index j = (ky*K + kx)*IN_C + ci = sf*SIMD + s and output channel co = nf*PE + pe:
-//   weights[((nf*SF + sf)*SIMD + s)*PE + pe] = raw weight w[co][ci][ky][kx]
-// One cycle of the MAC loop reads the PE*SIMD consecutive entries at (nf, sf): the array reshapes
-// cleanly into WMEM = NF*SF words of PE*SIMD weights (one ROM word per cycle, read in address
-// order). (PE innermost lets g++ vectorise the fast C simulation across PE; HLS does not care.)
-// Put in the function that owns the arrays:
-//   #pragma HLS ARRAY_RESHAPE variable=<weights> cyclic factor=<PE*SIMD> dim=1
-//   #pragma HLS ARRAY_PARTITION variable=<bias> cyclic factor=<PE> dim=1
-// (kernels.py returns these lines; the same pragmas are repeated on the kernel's arguments.)
+// Weight layout: NF = OUT_C/PE, SF = K*K*IN_C/SIMD, column j = (ky*K + kx)*IN_C + ci = sf*SIMD + s,
+// output channel co = nf*PE + pe. The ROM holds WMEM = NF*SF words w_word_t = Pack<raw, PE*SIMD>,
+// word nf*SF + sf carrying weight w[co][ci][ky][kx] at data[s*PE + pe] (the generated header
+// writes the words' raw integers flat, "[NF][SF][SIMD][PE]", as one brace-elided initialiser).
+// The matrix-vector unit reads word i in iteration i of each pixel through a word counter that
+// steps by one and wraps at WMEM -- never an address computed from a product -- as finn-hlslib's
+// MVAU reads weights.weights(tile) (mvau.hpp) and hls4ml's resource strategy its reshaped words
+// (nnet_dense_resource.h). The biases are NF words of PE, read with the neuron-fold counter nf.
+// Pragmas: the kernel owns them (the top only wires streams). On its weight and bias arguments
+// (UG1399 "pragma HLS bind_storage" applies to function arguments; hls4ml puts its weight pragmas
+// on the kernel's argument the same way):
+//   AGGREGATE   (UG1399 "pragma HLS aggregate": an array of structs becomes an array of words of
+//               the struct's width: one ROM word = PE*SIMD weights, read in one access)
+//   BIND_STORAGE type=rom_1p impl=<W_STORAGE>   (bias: rom_1p lutram, as cost.py books it)
 //
 // Structure and timing
 //   * K == 1, STRIDE == 1, no padding: a plain matrix-vector unit on the input stream (through a
@@ -52,7 +59,8 @@
 //   (pixel, nf, sf) does PE*SIMD multiply-accumulates, reads a window word when nf == 0 (kept in a
 //   SF-word input buffer for the other NF-1 passes) and writes an output word when sf == SF-1.
 //   Cycles per frame ~ max(OUT_H*OUT_W*NF*SF, window iterations) + pipeline depth.
-//   Buffers: SF*SIMD inputs + the window buffer ((K+STRIDE) rows x IN_W x IN_C, window.h).
+//   Buffers: SF*SIMD inputs (XBUF_STORAGE, ram_2p: one write and one read per cycle and bank) +
+//   the window buffer ((K+STRIDE) rows x IN_W x IN_C, window.h).
 //
 // FIFO depths in a Fire module
 // ----------------------------
@@ -105,7 +113,10 @@ struct conv_traits {
   static const unsigned NF = CFG::OUT_C / CFG::PE;
   static const unsigned SF = CFG::K * CFG::K * CFG::IN_C / CFG::SIMD;
   static const unsigned WMEM = NF * SF;
-  static const unsigned long PIXELS = (unsigned long)CFG::OUT_H * CFG::OUT_W;
+  static const unsigned PIXELS = CFG::OUT_H * CFG::OUT_W;
+  /// one ROM word: the PE*SIMD weights of one (nf, sf) step; one bias word: PE biases
+  typedef Pack<w_store_t, CFG::PE * CFG::SIMD> w_word_t;
+  typedef Pack<b_store_t, CFG::PE> b_word_t;
   static const int IN_FRAC = fixed_traits<in_t>::frac;
   static const int W_FRAC = fixed_traits<typename CFG::weight_t>::frac;
   static const int B_FRAC = fixed_traits<typename CFG::bias_t>::frac;
@@ -177,29 +188,31 @@ inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r
   return y;
 }
 
-/// Matrix-vector unit: for every output pixel, NF*SF iterations of PE x SIMD MACs (see conv2d).
+/// Matrix-vector unit: for every output pixel, NF*SF iterations of PE x SIMD MACs (see conv2d),
+/// on an input buffer xbuf[SF][SIMD] declared (with its pragmas) by conv_mvau below.
 template <class CFG>
-void conv_mvau(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
-               hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-               const typename conv_traits<CFG>::w_store_t weights[],
-               const typename conv_traits<CFG>::b_store_t bias[]) {
+void conv_mvau_body(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+                    hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                    const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                    const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF],
+                    typename conv_traits<CFG>::x_t xbuf[conv_traits<CFG>::SF][CFG::SIMD]) {
+#pragma HLS INLINE
   typedef conv_traits<CFG> TR;
   typedef typename TR::reg_t reg_t;
   typedef typename TR::x_t x_t;
   const unsigned PE = CFG::PE, SIMD = CFG::SIMD, NF = TR::NF, SF = TR::SF;
-  const unsigned WPAR = PE * SIMD;
-  const unsigned long ITER = TR::PIXELS * NF * SF;
+  static_assert(fits_u32((unsigned long long)TR::PIXELS * NF * SF), "conv2d: 32-bit counters");
+  const unsigned ITER = TR::PIXELS * NF * SF;
 
-  x_t xbuf[SF][SIMD];
-#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 2
   reg_t acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
 
   unsigned sf = 0, nf = 0;
-  unsigned long wbase = 0;  // (nf*SF + sf) * PE * SIMD
+  unsigned widx = 0;  // ROM word counter: nf*SF + sf, stepping by one (as finn-hlslib mvau.hpp)
 mvau_loop:
-  for (unsigned long i = 0; i < ITER; ++i) {
+  for (unsigned i = 0; i < ITER; ++i) {
 #pragma HLS PIPELINE II = 1
+    const typename TR::w_word_t w = weights[widx];  // one ROM word per cycle
     x_t x[SIMD];
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 1
     if (nf == 0) {
@@ -216,9 +229,10 @@ mvau_loop:
       }
     }
     if (sf == 0) {
+      const typename TR::b_word_t b = bias[nf];  // one bias word per neuron fold
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-        acc[pe] = (reg_t)bias[nf * PE + pe];
+        acc[pe] = (reg_t)b.data[pe];
         acc[pe] <<= TR::B_SHIFT;
       }
     }
@@ -227,13 +241,13 @@ mvau_loop:
 #pragma HLS UNROLL
 #if HWGEN_CSIM_NATIVE
       const reg_t xs = x[s];
-      const typename TR::w_store_t* wrow = weights + wbase + s * PE;
+      const typename TR::w_store_t* wrow = w.data + s * PE;
       HWGEN_CSIM_UNROLL
       for (unsigned pe = 0; pe < PE; ++pe) acc[pe] += (reg_t)wrow[pe] * xs;
 #else
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-        acc[pe] += mul(weights[wbase + s * PE + pe], x[s], mul_tag<CFG::MUL_FABRIC>());
+        acc[pe] += mul(w.data[s * PE + pe], x[s], mul_tag<CFG::MUL_FABRIC>());
       }
 #endif
     }
@@ -245,15 +259,55 @@ mvau_loop:
       }
       out.write(o);
     }
-    wbase += WPAR;
+    if (++widx == TR::WMEM) widx = 0;
     if (++sf == SF) {
       sf = 0;
-      if (++nf == NF) {
-        nf = 0;
-        wbase = 0;
-      }
+      if (++nf == NF) nf = 0;
     }
   }
+}
+
+/// The matrix-vector unit's input buffer (SIMD banks of SF words), in the memory cost.memory
+/// chose: one specialisation per storage kind, each with its literal BIND_STORAGE.
+template <class CFG, int S>
+struct mvau_xbuf;
+
+template <class CFG>
+struct mvau_xbuf<CFG, STORE_LUTRAM> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+#pragma HLS INLINE
+    typename conv_traits<CFG>::x_t xbuf[conv_traits<CFG>::SF][CFG::SIMD];
+#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 2
+// UG1399 "pragma HLS bind_storage": written on the first neuron fold, read on the others
+#pragma HLS BIND_STORAGE variable = xbuf type = ram_2p impl = lutram
+    conv_mvau_body<CFG>(in, out, weights, bias, xbuf);
+  }
+};
+
+template <class CFG>
+struct mvau_xbuf<CFG, STORE_BRAM> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+#pragma HLS INLINE
+    typename conv_traits<CFG>::x_t xbuf[conv_traits<CFG>::SF][CFG::SIMD];
+#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 2
+// UG1399 "pragma HLS bind_storage": written on the first neuron fold, read on the others
+#pragma HLS BIND_STORAGE variable = xbuf type = ram_2p impl = bram
+    conv_mvau_body<CFG>(in, out, weights, bias, xbuf);
+  }
+};
+
+template <class CFG>
+void conv_mvau(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+               hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+               const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+               const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+  mvau_xbuf<CFG, CFG::XBUF_STORAGE>::run(in, out, weights, bias);
 }
 
 /// The window geometry of a conv2d config.
@@ -264,6 +318,8 @@ struct conv_window {
   static const unsigned IN_LANES = CFG::IN_LANES, OUT_LANES = CFG::SIMD;
   static const unsigned K = CFG::K, STRIDE = CFG::STRIDE, PAD_T = CFG::PAD_T, PAD_L = CFG::PAD_L;
   static const unsigned OUT_H = CFG::OUT_H, OUT_W = CFG::OUT_W;
+  static const bool PAD_LOWEST = false;  // zero padding
+  static const int STORAGE = CFG::WIN_STORAGE;
 };
 
 enum conv_mode { CONV_DIRECT = 0, CONV_REGROUP = 1, CONV_WINDOW = 2 };
@@ -276,52 +332,95 @@ struct conv_mode_of {
       !pointwise ? CONV_WINDOW : (CFG::IN_LANES == CFG::SIMD ? CONV_DIRECT : CONV_REGROUP);
 };
 
-template <int M>
-struct conv_tag {};
+/// The three structures, one specialisation each (no tag objects passed by value into a
+/// dataflow region: UG1399 canonical dataflow).
+template <class CFG, int M>
+struct conv_impl;
 
 template <class CFG>
-void conv2d_impl(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
-                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                 const typename conv_traits<CFG>::w_store_t weights[],
-                 const typename conv_traits<CFG>::b_store_t bias[], conv_tag<CONV_DIRECT>) {
+struct conv_impl<CFG, CONV_DIRECT> {
   // IN_LANES == SIMD: the input stream already has the matrix-vector unit's word type
-  conv_mvau<CFG>(in, out, weights, bias);
-}
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+    conv_mvau<CFG>(in, out, weights, bias);
+  }
+};
 
 template <class CFG>
-void conv2d_impl(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
-                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                 const typename conv_traits<CFG>::w_store_t weights[],
-                 const typename conv_traits<CFG>::b_store_t bias[], conv_tag<CONV_REGROUP>) {
+struct conv_impl<CFG, CONV_REGROUP> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS DATAFLOW
-  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > vec("conv_regroup");
+    hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > vec("conv_regroup");
 #pragma HLS STREAM variable = vec depth = 2
-  regroup_impl<typename CFG::in_t, CFG::IN_LANES, CFG::SIMD,
-               (unsigned long)CFG::IN_H * CFG::IN_W * CFG::IN_C>(in, vec);
-  conv_mvau<CFG>(vec, out, weights, bias);
-}
+    regroup_impl<typename CFG::in_t, CFG::IN_LANES, CFG::SIMD,
+                 CFG::IN_H * CFG::IN_W * CFG::IN_C>(in, vec);
+    conv_mvau<CFG>(vec, out, weights, bias);
+  }
+};
 
 template <class CFG>
-void conv2d_impl(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
-                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                 const typename conv_traits<CFG>::w_store_t weights[],
-                 const typename conv_traits<CFG>::b_store_t bias[], conv_tag<CONV_WINDOW>) {
+struct conv_impl<CFG, CONV_WINDOW> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS DATAFLOW
-  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > win("conv_window");
+    hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > win("conv_window");
 #pragma HLS STREAM variable = win depth = 2
-  typename CFG::in_t zero = 0;
-  sliding_window<conv_window<CFG> >(in, win, zero);
-  conv_mvau<CFG>(win, out, weights, bias);
-}
+    sliding_window<conv_window<CFG> >(in, win);
+    conv_mvau<CFG>(win, out, weights, bias);
+  }
+};
+
+/// The weight ROM's storage: one specialisation per kind, each with its literal pragmas on the
+/// kernel's weight and bias arguments (see "Weight layout").
+template <class CFG, int S>
+struct conv_rom;
+
+template <class CFG>
+struct conv_rom<CFG, STORE_LUTRAM> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+#pragma HLS INLINE
+// UG1399 "pragma HLS aggregate": one ROM word = the PE*SIMD weights of one (nf, sf) step
+#pragma HLS AGGREGATE variable = weights
+#pragma HLS BIND_STORAGE variable = weights type = rom_1p impl = lutram
+#pragma HLS AGGREGATE variable = bias
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
+    conv_impl<CFG, conv_mode_of<CFG>::value>::run(in, out, weights, bias);
+  }
+};
+
+template <class CFG>
+struct conv_rom<CFG, STORE_BRAM> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+#pragma HLS INLINE
+// UG1399 "pragma HLS aggregate": one ROM word = the PE*SIMD weights of one (nf, sf) step
+#pragma HLS AGGREGATE variable = weights
+#pragma HLS BIND_STORAGE variable = weights type = rom_1p impl = bram
+#pragma HLS AGGREGATE variable = bias
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
+    conv_impl<CFG, conv_mode_of<CFG>::value>::run(in, out, weights, bias);
+  }
+};
 
 }  // namespace detail
 
 template <class CFG>
 void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
             hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-            const typename conv_traits<CFG>::w_store_t weights[CFG::OUT_C * CFG::K * CFG::K *
-                                                               CFG::IN_C],
-            const typename conv_traits<CFG>::b_store_t bias[CFG::OUT_C]) {
+            const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
+            const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
   typedef conv_traits<CFG> TR;
   static_assert(CFG::OUT_C % CFG::PE == 0, "conv2d: PE must divide OUT_C");
   static_assert(CFG::IN_C % CFG::SIMD == 0, "conv2d: SIMD must divide IN_C");
@@ -334,14 +433,11 @@ void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
   static_assert(TR::ACC_FRAC == TR::IN_FRAC + TR::W_FRAC,
                 "conv2d: acc_t must have the fraction bits of in_t plus those of weight_t");
   static_assert(TR::B_SHIFT >= 0, "conv2d: bias_t must not be finer than acc_t");
-  const unsigned WPAR = CFG::PE * CFG::SIMD;
-  const unsigned BPAR = CFG::PE;
-#pragma HLS ARRAY_RESHAPE variable = weights cyclic factor = WPAR dim = 1
-#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = BPAR dim = 1
-  (void)WPAR;  // (only the pragmas use them)
-  (void)BPAR;
-  detail::conv2d_impl<CFG>(in, out, weights, bias,
-                           detail::conv_tag<detail::conv_mode_of<CFG>::value>());
+  static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CFG::IN_C),
+                "conv2d: 32-bit counters");
+  static_assert(CFG::W_STORAGE == STORE_LUTRAM || CFG::W_STORAGE == STORE_BRAM,
+                "conv2d: the weight ROM is LUTRAM or BRAM");
+  detail::conv_rom<CFG, CFG::W_STORAGE>::run(in, out, weights, bias);
 }
 
 }  // namespace hwgen

@@ -13,6 +13,8 @@
 //   static const unsigned BLOCK   output pixels that share one pass over the weights (divides
 //                                 OUT_H*OUT_W; hwgen uses one output row, OUT_W)
 //   static const unsigned BEATS   64-bit beats per weight word: ceil(PE*SIMD*W / 64)
+//   static const int XBUF_STORAGE, OBUF_STORAGE   STORE_LUTRAM / STORE_BRAM (cost.memory)
+//   static const int ACC_STORAGE  STORE_REG / STORE_LUTRAM (cost.rmw_memory)
 //
 // Why the loop order changes: conv2d's matrix-vector unit reads every weight once per output pixel,
 // which for a weight array in DDR would cost (weights x pixels) bytes per frame. Here a block of
@@ -29,7 +31,15 @@
 // order, PE channels per word, as conv2d does.
 //   Cycles per frame ~ PIXELS * (SF + NF*SF + NF) + pipeline depths
 //   (hwgen.hls.kernels.conv_ddr_call models this; the NF*SF term is conv2d's).
-//   Buffers: BLOCK*SF*SIMD inputs, BLOCK*PE accumulators, BLOCK*OUT_C outputs.
+//   Buffers: BLOCK*SF*SIMD inputs (xbuf), BLOCK*PE accumulators (acc), BLOCK*OUT_C outputs (obuf),
+//   each bound to the memory the estimator chose. Every access is one word per bank and cycle at
+//   an address built from counters (xbuf[p][sf], acc[p], obuf[p][nf]): no bank is read twice in an
+//   iteration, so none of them limits the II (unlike a ROM read at base + lane offsets).
+//   acc[p] is updated every BLOCK iterations: DEPENDENCE inter distance=BLOCK true; with
+//   BLOCK <= cost.RMW_REG_DEPTH it is registers (ACC_STORAGE == STORE_REG).
+// Bursts: the fetch reads each pass as one sequential run of beats; the top's m_axi pragma caps
+// a burst at 16 beats on Zynq-7000 (its HP ports are AXI3) and allows 4 outstanding reads, which
+// covers hwgen.hls.kernels.DDR_BURST_LATENCY (kernels.ddr_fetch_cycles models exactly this).
 #ifndef HWGEN_CONV2D_DDR_H
 #define HWGEN_CONV2D_DDR_H
 
@@ -45,7 +55,7 @@ struct conv_ddr_traits : conv_traits<CFG> {
   static const unsigned WPAR = CFG::PE * CFG::SIMD;
   static const int W_BITS = fixed_traits<typename CFG::weight_t>::width;
   static const bool W_SIGNED = fixed_traits<typename CFG::weight_t>::is_signed;
-  static const unsigned long BLOCKS = conv_traits<CFG>::PIXELS / CFG::BLOCK;
+  static const unsigned BLOCKS = conv_traits<CFG>::PIXELS / CFG::BLOCK;
   typedef Pack<typename conv_traits<CFG>::w_store_t, CFG::PE * CFG::SIMD> wword_t;
 };
 
@@ -56,13 +66,14 @@ template <class CFG>
 void ddr_weight_fetch(const ddr_word_t* wmem, hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws) {
   typedef conv_ddr_traits<CFG> TR;
   const unsigned BEATS = CFG::BEATS, W = TR::W_BITS;
-  const unsigned long BEATS_PER_PASS = (unsigned long)TR::WMEM * BEATS;
+  static_assert(fits_u32((unsigned long long)TR::WMEM * BEATS), "conv2d_ddr: 32-bit counters");
+  const unsigned BEATS_PER_PASS = TR::WMEM * BEATS;
   (void)BEATS_PER_PASS;
 fetch_blocks:
-  for (unsigned long b = 0; b < TR::BLOCKS; ++b) {
+  for (unsigned b = 0; b < TR::BLOCKS; ++b) {
 #if HWGEN_CSIM_NATIVE
     // the same bits, gathered from 64-bit words instead of one wide ap_uint (much faster in C)
-    for (unsigned long i = 0; i < TR::WMEM; ++i) {
+    for (unsigned i = 0; i < TR::WMEM; ++i) {
       uint64_t beat[BEATS + 1];
       for (unsigned j = 0; j < BEATS; ++j) beat[j] = wmem[i * BEATS + j].to_uint64();
       beat[BEATS] = 0;
@@ -82,7 +93,7 @@ fetch_blocks:
     ap_uint<BEATS * 64> word = 0;
     unsigned beat = 0;
   fetch_beats:
-    for (unsigned long i = 0; i < BEATS_PER_PASS; ++i) {  // one burst per pass
+    for (unsigned i = 0; i < BEATS_PER_PASS; ++i) {  // sequential beats (bursts: see the top)
 #pragma HLS PIPELINE II = 1
       const ddr_word_t v = wmem[i];
       if (BEATS == 1) {
@@ -111,27 +122,26 @@ fetch_blocks:
 }
 
 /// Matrix-vector unit that streams its weights: for each block of BLOCK output pixels, every
-/// weight word once (see the file comment).
+/// weight word once (see the file comment). Its buffers are declared, with their pragmas, by the
+/// blocked_* specialisations below.
 template <class CFG>
-void conv_mvau_blocked(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
-                       hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                       hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws,
-                       const typename conv_traits<CFG>::b_store_t bias[]) {
+void conv_mvau_blocked_body(
+    hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+    hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+    hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws,
+    const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF],
+    typename conv_traits<CFG>::x_t xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD],
+    typename CFG::out_t obuf[CFG::BLOCK][conv_traits<CFG>::NF][CFG::PE],
+    typename conv_traits<CFG>::reg_t acc[CFG::BLOCK][CFG::PE]) {
+#pragma HLS INLINE
   typedef conv_ddr_traits<CFG> TR;
   typedef typename TR::reg_t reg_t;
   typedef typename TR::x_t x_t;
   const unsigned PE = CFG::PE, SIMD = CFG::SIMD, NF = TR::NF, SF = TR::SF, BLOCK = CFG::BLOCK;
-
-  x_t xbuf[BLOCK][SF][SIMD];
-#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 3
-  reg_t acc[BLOCK][PE];
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
-#pragma HLS DEPENDENCE variable = acc inter distance = BLOCK true
-  typename CFG::out_t obuf[BLOCK][NF][PE];
-#pragma HLS ARRAY_PARTITION variable = obuf complete dim = 3
+  static_assert(fits_u32((unsigned long long)NF * SF * BLOCK), "conv2d_ddr: 32-bit counters");
 
 blocks:
-  for (unsigned long blk = 0; blk < TR::BLOCKS; ++blk) {
+  for (unsigned blk = 0; blk < TR::BLOCKS; ++blk) {
     unsigned p = 0, sf = 0, nf = 0;
   load:
     for (unsigned i = 0; i < BLOCK * SF; ++i) {
@@ -149,13 +159,16 @@ blocks:
     typename TR::wword_t w;
     p = sf = nf = 0;
   compute:
-    for (unsigned long i = 0; i < (unsigned long)NF * SF * BLOCK; ++i) {
+    for (unsigned i = 0; i < NF * SF * BLOCK; ++i) {
 #pragma HLS PIPELINE II = 1
+// UG1399 "pragma HLS dependence": acc[p] is read and written again BLOCK iterations later
+#pragma HLS DEPENDENCE variable = acc inter distance = BLOCK true
       if (p == 0) w = ws.read();
       if (sf == 0) {
+        const typename TR::b_word_t b = bias[nf];  // one bias word per neuron fold
         for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-          acc[p][pe] = (reg_t)bias[nf * PE + pe];
+          acc[p][pe] = (reg_t)b.data[pe];
           acc[p][pe] <<= TR::B_SHIFT;
         }
       }
@@ -205,38 +218,144 @@ blocks:
   }
 }
 
+// The three buffers, each in the memory the estimator chose (one specialisation per kind, each
+// declaring its array with a literal BIND_STORAGE, UG1399 "pragma HLS bind_storage").
+#define HWGEN_BLOCKED_ARGS                                                        \
+  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >&in,                          \
+      hls::stream<Pack<typename CFG::out_t, CFG::PE> >&out,                      \
+      hls::stream<typename conv_ddr_traits<CFG>::wword_t>&ws,                    \
+      const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]
+#define HWGEN_XBUF_T typename conv_traits<CFG>::x_t
+#define HWGEN_OBUF_T typename CFG::out_t
+
+template <class CFG, int S>
+struct blocked_acc;
 template <class CFG>
-void conv2d_ddr_front(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
-                      hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec, conv_tag<CONV_DIRECT>) {
-  // IN_LANES == SIMD: pass the words through (a copy keeps one DATAFLOW shape for every mode)
-  const unsigned long WORDS = (unsigned long)CFG::IN_H * CFG::IN_W * CFG::IN_C / CFG::SIMD;
-pass:
-  for (unsigned long i = 0; i < WORDS; ++i) {
-#pragma HLS PIPELINE II = 1
-    vec.write(in.read());
+struct blocked_acc<CFG, STORE_REG> {
+  static void run(HWGEN_BLOCKED_ARGS,
+                  HWGEN_XBUF_T xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD],
+                  HWGEN_OBUF_T obuf[CFG::BLOCK][conv_traits<CFG>::NF][CFG::PE]) {
+#pragma HLS INLINE
+    typename conv_traits<CFG>::reg_t acc[CFG::BLOCK][CFG::PE];
+// registers (BLOCK <= cost.RMW_REG_DEPTH): the update completes within the iteration
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
+    conv_mvau_blocked_body<CFG>(in, out, ws, bias, xbuf, obuf, acc);
   }
-}
+};
+template <class CFG>
+struct blocked_acc<CFG, STORE_LUTRAM> {
+  static void run(HWGEN_BLOCKED_ARGS,
+                  HWGEN_XBUF_T xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD],
+                  HWGEN_OBUF_T obuf[CFG::BLOCK][conv_traits<CFG>::NF][CFG::PE]) {
+#pragma HLS INLINE
+    typename conv_traits<CFG>::reg_t acc[CFG::BLOCK][CFG::PE];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS BIND_STORAGE variable = acc type = ram_2p impl = lutram
+    conv_mvau_blocked_body<CFG>(in, out, ws, bias, xbuf, obuf, acc);
+  }
+};
+
+template <class CFG, int S>
+struct blocked_obuf;
+template <class CFG>
+struct blocked_obuf<CFG, STORE_LUTRAM> {
+  static void run(HWGEN_BLOCKED_ARGS,
+                  HWGEN_XBUF_T xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD]) {
+#pragma HLS INLINE
+    HWGEN_OBUF_T obuf[CFG::BLOCK][conv_traits<CFG>::NF][CFG::PE];
+#pragma HLS ARRAY_PARTITION variable = obuf complete dim = 3
+#pragma HLS BIND_STORAGE variable = obuf type = ram_2p impl = lutram
+    blocked_acc<CFG, CFG::ACC_STORAGE>::run(in, out, ws, bias, xbuf, obuf);
+  }
+};
+template <class CFG>
+struct blocked_obuf<CFG, STORE_BRAM> {
+  static void run(HWGEN_BLOCKED_ARGS,
+                  HWGEN_XBUF_T xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD]) {
+#pragma HLS INLINE
+    HWGEN_OBUF_T obuf[CFG::BLOCK][conv_traits<CFG>::NF][CFG::PE];
+#pragma HLS ARRAY_PARTITION variable = obuf complete dim = 3
+#pragma HLS BIND_STORAGE variable = obuf type = ram_2p impl = bram
+    blocked_acc<CFG, CFG::ACC_STORAGE>::run(in, out, ws, bias, xbuf, obuf);
+  }
+};
+
+template <class CFG, int S>
+struct blocked_xbuf;
+template <class CFG>
+struct blocked_xbuf<CFG, STORE_LUTRAM> {
+  static void run(HWGEN_BLOCKED_ARGS) {
+#pragma HLS INLINE
+    HWGEN_XBUF_T xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD];
+#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 3
+#pragma HLS BIND_STORAGE variable = xbuf type = ram_2p impl = lutram
+    blocked_obuf<CFG, CFG::OBUF_STORAGE>::run(in, out, ws, bias, xbuf);
+  }
+};
+template <class CFG>
+struct blocked_xbuf<CFG, STORE_BRAM> {
+  static void run(HWGEN_BLOCKED_ARGS) {
+#pragma HLS INLINE
+    HWGEN_XBUF_T xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD];
+#pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 3
+#pragma HLS BIND_STORAGE variable = xbuf type = ram_2p impl = bram
+    blocked_obuf<CFG, CFG::OBUF_STORAGE>::run(in, out, ws, bias, xbuf);
+  }
+};
+#undef HWGEN_BLOCKED_ARGS
+#undef HWGEN_XBUF_T
+#undef HWGEN_OBUF_T
 
 template <class CFG>
-void conv2d_ddr_front(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
-                      hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec, conv_tag<CONV_REGROUP>) {
-  regroup_impl<typename CFG::in_t, CFG::IN_LANES, CFG::SIMD,
-               (unsigned long)CFG::IN_H * CFG::IN_W * CFG::IN_C>(in, vec);
+void conv_mvau_blocked(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
+                       hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
+                       hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws,
+                       const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+  blocked_xbuf<CFG, CFG::XBUF_STORAGE>::run(in, out, ws, bias);
 }
 
+/// What feeds the blocked unit: one specialisation per conv structure (no tag objects passed by
+/// value inside the dataflow region: UG1399 canonical dataflow).
+template <class CFG, int M>
+struct ddr_front;
+
 template <class CFG>
-void conv2d_ddr_front(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
-                      hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec, conv_tag<CONV_WINDOW>) {
-  typename CFG::in_t zero = 0;
-  sliding_window<conv_window<CFG> >(in, vec, zero);
-}
+struct ddr_front<CFG, CONV_DIRECT> {
+  // IN_LANES == SIMD: pass the words through (a copy keeps one DATAFLOW shape for every mode)
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec) {
+    const unsigned WORDS = CFG::IN_H * CFG::IN_W * CFG::IN_C / CFG::SIMD;
+  pass:
+    for (unsigned i = 0; i < WORDS; ++i) {
+#pragma HLS PIPELINE II = 1
+      vec.write(in.read());
+    }
+  }
+};
+
+template <class CFG>
+struct ddr_front<CFG, CONV_REGROUP> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec) {
+    regroup_impl<typename CFG::in_t, CFG::IN_LANES, CFG::SIMD,
+                 CFG::IN_H * CFG::IN_W * CFG::IN_C>(in, vec);
+  }
+};
+
+template <class CFG>
+struct ddr_front<CFG, CONV_WINDOW> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
+                  hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& vec) {
+    sliding_window<conv_window<CFG> >(in, vec);
+  }
+};
 
 }  // namespace detail
 
 template <class CFG>
 void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out, const ddr_word_t* wmem,
-                const typename conv_traits<CFG>::b_store_t bias[CFG::OUT_C]) {
+                const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
   typedef conv_ddr_traits<CFG> TR;
   static_assert(CFG::OUT_C % CFG::PE == 0 && CFG::IN_C % CFG::SIMD == 0 &&
                     CFG::IN_C % CFG::IN_LANES == 0,
@@ -252,16 +371,19 @@ void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
   static_assert(TR::PIXELS % CFG::BLOCK == 0, "conv2d_ddr: BLOCK must divide OUT_H*OUT_W");
   static_assert(CFG::BEATS * 64 >= TR::WPAR * TR::W_BITS && (CFG::BEATS - 1) * 64 < TR::WPAR * TR::W_BITS,
                 "conv2d_ddr: BEATS must be ceil(PE*SIMD*W / 64)");
-  const unsigned BPAR = CFG::PE;
-#pragma HLS ARRAY_PARTITION variable = bias cyclic factor = BPAR dim = 1
-  (void)BPAR;
+  static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CFG::IN_C),
+                "conv2d_ddr: 32-bit counters");
+// the bias ROM: NF words of PE biases, read with the neuron-fold counter (see conv2d.h)
+// UG1399 "pragma HLS aggregate" / "pragma HLS bind_storage" (on the kernel's argument)
+#pragma HLS AGGREGATE variable = bias
+#pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
 #pragma HLS DATAFLOW
   hls::stream<typename TR::wword_t> ws("conv_ddr_weights");
 #pragma HLS STREAM variable = ws depth = 4
   hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > vec("conv_ddr_window");
 #pragma HLS STREAM variable = vec depth = 2
   detail::ddr_weight_fetch<CFG>(wmem, ws);
-  detail::conv2d_ddr_front<CFG>(in, vec, detail::conv_tag<detail::conv_mode_of<CFG>::value>());
+  detail::ddr_front<CFG, detail::conv_mode_of<CFG>::value>::run(in, vec);
   detail::conv_mvau_blocked<CFG>(vec, out, ws, bias);
 }
 

@@ -24,6 +24,9 @@ namespace hwgen {
 //   static const unsigned K, STRIDE, PAD_T, PAD_L, PAD_B, PAD_R
 //   static const bool CEIL_MODE          (documentation: OUT_H / OUT_W already reflect it)
 //   static const unsigned OUT_H, OUT_W
+//   static const int WIN_STORAGE         the window's row buffer (STORE_LUTRAM / STORE_BRAM)
+//   static const int M_STORAGE           the running maxima (STORE_REG / STORE_LUTRAM,
+//                                        hwgen.hls.cost.rmw_memory)
 // Structure: sliding_window (window.h) -> max reduction, in a DATAFLOW region. The reduction is
 // one loop of OUT_H*OUT_W*K*K*C/LANES iterations at II=1 keeping C running maxima.
 // Cycles ~ max(window iterations, OUT_H*OUT_W*K*K*C/LANES) + ~4. Buffers: the window buffer
@@ -37,20 +40,29 @@ struct pool_window {
   static const unsigned IN_LANES = CFG::LANES, OUT_LANES = CFG::LANES;
   static const unsigned K = CFG::K, STRIDE = CFG::STRIDE, PAD_T = CFG::PAD_T, PAD_L = CFG::PAD_L;
   static const unsigned OUT_H = CFG::OUT_H, OUT_W = CFG::OUT_W;
+  static const bool PAD_LOWEST = true;  // padding never wins a max
+  static const int STORAGE = CFG::WIN_STORAGE;
 };
 
+/// The reduction on a maxima array m[CW][LANES] declared (with its pragmas) by max_reduce.
+/// m[cw] is read and written once per word and again CW words later (cw wraps at CW): the true
+/// inter-iteration dependence distance is CW, stated with UG1399 "pragma HLS dependence"; for
+/// CW <= cost.RMW_REG_DEPTH m is registers, where an update takes one cycle.
 template <class CFG>
-void max_reduce(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& win,
-                hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+void max_reduce_body(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& win,
+                     hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out,
+                     typename CFG::in_t m[CFG::C / CFG::LANES][CFG::LANES]) {
+#pragma HLS INLINE
   typedef typename CFG::in_t in_t;
   const unsigned LANES = CFG::LANES, CW = CFG::C / CFG::LANES, KK = CFG::K * CFG::K;
-  const unsigned long ITER = (unsigned long)CFG::OUT_H * CFG::OUT_W * KK * CW;
-  in_t m[CW][LANES];
-#pragma HLS ARRAY_PARTITION variable = m complete dim = 2
+  static_assert(fits_u32((unsigned long long)CFG::OUT_H * CFG::OUT_W * KK * CW),
+                "maxpool2d: 32-bit counters");
+  const unsigned ITER = CFG::OUT_H * CFG::OUT_W * KK * CW;
   unsigned k = 0, cw = 0;
 max_reduce_loop:
-  for (unsigned long i = 0; i < ITER; ++i) {
+  for (unsigned i = 0; i < ITER; ++i) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = m inter distance = CW true
     const Pack<in_t, CFG::LANES> v = win.read();
     Pack<typename CFG::out_t, CFG::LANES> o;
     for (unsigned l = 0; l < LANES; ++l) {
@@ -67,6 +79,37 @@ max_reduce_loop:
   }
 }
 
+template <class CFG, int S>
+struct max_reduce_m;
+template <class CFG>
+struct max_reduce_m<CFG, STORE_REG> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& win,
+                  hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+#pragma HLS INLINE
+    typename CFG::in_t m[CFG::C / CFG::LANES][CFG::LANES];
+#pragma HLS ARRAY_PARTITION variable = m complete dim = 0
+    max_reduce_body<CFG>(win, out, m);
+  }
+};
+template <class CFG>
+struct max_reduce_m<CFG, STORE_LUTRAM> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& win,
+                  hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+#pragma HLS INLINE
+    typename CFG::in_t m[CFG::C / CFG::LANES][CFG::LANES];
+#pragma HLS ARRAY_PARTITION variable = m complete dim = 2
+// UG1399 "pragma HLS bind_storage": one read and one write per lane bank and cycle
+#pragma HLS BIND_STORAGE variable = m type = ram_2p impl = lutram
+    max_reduce_body<CFG>(win, out, m);
+  }
+};
+
+template <class CFG>
+void max_reduce(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& win,
+                hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+  max_reduce_m<CFG, CFG::M_STORAGE>::run(win, out);
+}
+
 }  // namespace detail
 
 template <class CFG>
@@ -77,7 +120,7 @@ void maxpool2d(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
   static_assert(CFG::PAD_T < CFG::K && CFG::PAD_L < CFG::K, "maxpool2d: padding must be below K");
   hls::stream<Pack<typename CFG::in_t, CFG::LANES> > win("maxpool_window");
 #pragma HLS STREAM variable = win depth = 2
-  sliding_window<detail::pool_window<CFG> >(in, win, lowest<typename CFG::in_t>());
+  sliding_window<detail::pool_window<CFG> >(in, win);
   detail::max_reduce<CFG>(win, out);
 }
 
@@ -95,28 +138,34 @@ void maxpool2d(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
 //   typedef in_t, out_t, sum_t           ap_[u]fixed; sum_t has in_t's fraction bits
 //   static const unsigned IN_H, IN_W, C, LANES (divides C)
 //   static const unsigned RECIP_BITS, RECIP (raw), static const int RECIP_FRAC
+//   static const int ACC_STORAGE         the running sums (STORE_REG / STORE_LUTRAM)
 // One loop of IN_H*IN_W*C/LANES iterations at II=1; the output words are written during the last
 // pixel. Cycles ~ IN_H*IN_W*C/LANES + ~5. Buffers C sums (C * sum_t bits). Produces nothing
 // until the whole frame has been read.
+namespace detail {
+
+/// The sums acc[CW][LANES], declared (with their pragmas) by global_avgpool. acc[cw] is updated
+/// once per word and again CW words later: true dependence distance CW (UG1399 "pragma HLS
+/// dependence"); registers for CW <= cost.RMW_REG_DEPTH.
 template <class CFG>
-void global_avgpool(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
-                    hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+void gap_body(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
+              hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out,
+              typename CFG::sum_t acc[CFG::C / CFG::LANES][CFG::LANES]) {
+#pragma HLS INLINE
   typedef typename CFG::sum_t sum_t;
   typedef ap_ufixed<CFG::RECIP_BITS, (int)CFG::RECIP_BITS - CFG::RECIP_FRAC> recip_t;
-  static_assert(CFG::C % CFG::LANES == 0, "global_avgpool: LANES must divide C");
-  static_assert(fixed_traits<sum_t>::frac == fixed_traits<typename CFG::in_t>::frac,
-                "global_avgpool: sum_t must have in_t's fraction bits");
   const unsigned LANES = CFG::LANES, CW = CFG::C / CFG::LANES;
-  const unsigned long PIX = (unsigned long)CFG::IN_H * CFG::IN_W;
+  static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CW),
+                "global_avgpool: 32-bit counters");
+  const unsigned PIX = CFG::IN_H * CFG::IN_W;
   recip_t r;
   r.range(CFG::RECIP_BITS - 1, 0) = CFG::RECIP;
-  sum_t acc[CW][LANES];
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
-  unsigned long pix = 0;
+  unsigned pix = 0;
   unsigned cw = 0;
 gap_loop:
-  for (unsigned long i = 0; i < PIX * CW; ++i) {
+  for (unsigned i = 0; i < PIX * CW; ++i) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS DEPENDENCE variable = acc inter distance = CW true
     const Pack<typename CFG::in_t, CFG::LANES> v = in.read();
     const bool last = pix == PIX - 1;
     Pack<typename CFG::out_t, CFG::LANES> o;
@@ -133,6 +182,42 @@ gap_loop:
       ++pix;
     }
   }
+}
+
+template <class CFG, int S>
+struct gap_acc;
+template <class CFG>
+struct gap_acc<CFG, STORE_REG> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+#pragma HLS INLINE
+    typename CFG::sum_t acc[CFG::C / CFG::LANES][CFG::LANES];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 0
+    gap_body<CFG>(in, out, acc);
+  }
+};
+template <class CFG>
+struct gap_acc<CFG, STORE_LUTRAM> {
+  static void run(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
+                  hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+#pragma HLS INLINE
+    typename CFG::sum_t acc[CFG::C / CFG::LANES][CFG::LANES];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+// UG1399 "pragma HLS bind_storage": one read and one write per lane bank and cycle
+#pragma HLS BIND_STORAGE variable = acc type = ram_2p impl = lutram
+    gap_body<CFG>(in, out, acc);
+  }
+};
+
+}  // namespace detail
+
+template <class CFG>
+void global_avgpool(hls::stream<Pack<typename CFG::in_t, CFG::LANES> >& in,
+                    hls::stream<Pack<typename CFG::out_t, CFG::LANES> >& out) {
+  static_assert(CFG::C % CFG::LANES == 0, "global_avgpool: LANES must divide C");
+  static_assert(fixed_traits<typename CFG::sum_t>::frac == fixed_traits<typename CFG::in_t>::frac,
+                "global_avgpool: sum_t must have in_t's fraction bits");
+  detail::gap_acc<CFG, CFG::ACC_STORAGE>::run(in, out);
 }
 
 }  // namespace hwgen

@@ -12,7 +12,7 @@ namespace detail {
 /// Lane-width conversion of a stream of TOTAL_CH channels (all pixels together) from IN_L to OUT_L
 /// lanes; one of IN_L, OUT_L divides the other. One iteration moves min(IN_L, OUT_L) channels:
 /// TOTAL_CH / min(IN_L, OUT_L) cycles, II=1, buffers one word.
-template <typename T, unsigned IN_L, unsigned OUT_L, unsigned long TOTAL_CH>
+template <typename T, unsigned IN_L, unsigned OUT_L, unsigned TOTAL_CH>
 void regroup_impl(hls::stream<Pack<T, IN_L> >& in, hls::stream<Pack<T, OUT_L> >& out) {
   static_assert(IN_L % OUT_L == 0 || OUT_L % IN_L == 0,
                 "regroup: one of the two lane counts must divide the other");
@@ -21,12 +21,12 @@ void regroup_impl(hls::stream<Pack<T, IN_L> >& in, hls::stream<Pack<T, OUT_L> >&
   const unsigned STEP = umin(IN_L, OUT_L);
   const unsigned SPLIT = IN_L / STEP;   // > 1: each input word becomes SPLIT output words
   const unsigned MERGE = OUT_L / STEP;  // > 1: MERGE input words make one output word
-  const unsigned long ITER = TOTAL_CH / STEP;
+  const unsigned ITER = TOTAL_CH / STEP;
   Pack<T, IN_L> iw;
   Pack<T, OUT_L> ow;
   unsigned part = 0;
 regroup_loop:
-  for (unsigned long i = 0; i < ITER; ++i) {
+  for (unsigned i = 0; i < ITER; ++i) {
 #pragma HLS PIPELINE II = 1
     if (SPLIT > 1) {
       if (part == 0) iw = in.read();
@@ -60,8 +60,10 @@ regroup_loop:
 template <class CFG>
 void regroup(hls::stream<Pack<typename CFG::data_t, CFG::IN_LANES> >& in,
              hls::stream<Pack<typename CFG::data_t, CFG::OUT_LANES> >& out) {
+  static_assert(fits_u32((unsigned long long)CFG::PIXELS * CFG::CHANNELS),
+                "regroup: 32-bit counters");
   detail::regroup_impl<typename CFG::data_t, CFG::IN_LANES, CFG::OUT_LANES,
-                       (unsigned long)CFG::PIXELS * CFG::CHANNELS>(in, out);
+                       CFG::PIXELS * CFG::CHANNELS>(in, out);
 }
 
 /// duplicate<CFG>: every word of `in` is written to both `out_a` and `out_b` (the fork in front of
@@ -76,9 +78,11 @@ void duplicate(hls::stream<Pack<typename CFG::data_t, CFG::LANES> >& in,
                hls::stream<Pack<typename CFG::data_t, CFG::LANES> >& out_a,
                hls::stream<Pack<typename CFG::data_t, CFG::LANES> >& out_b) {
   static_assert(CFG::CHANNELS % CFG::LANES == 0, "duplicate: LANES must divide CHANNELS");
-  const unsigned long WORDS = (unsigned long)CFG::PIXELS * (CFG::CHANNELS / CFG::LANES);
+  static_assert(fits_u32((unsigned long long)CFG::PIXELS * CFG::CHANNELS),
+                "duplicate: 32-bit counters");
+  const unsigned WORDS = CFG::PIXELS * (CFG::CHANNELS / CFG::LANES);
 duplicate_loop:
-  for (unsigned long i = 0; i < WORDS; ++i) {
+  for (unsigned i = 0; i < WORDS; ++i) {
 #pragma HLS PIPELINE II = 1
     const Pack<typename CFG::data_t, CFG::LANES> w = in.read();
     out_a.write(w);
@@ -99,10 +103,11 @@ void concat_channels(hls::stream<Pack<typename CFG::data_t, CFG::LANES> >& a,
   static_assert(CFG::C1 % CFG::LANES == 0 && CFG::C2 % CFG::LANES == 0,
                 "concat_channels: LANES must divide C1 and C2");
   const unsigned WA = CFG::C1 / CFG::LANES, WB = CFG::C2 / CFG::LANES, WP = WA + WB;
-  const unsigned long ITER = (unsigned long)CFG::PIXELS * WP;
+  static_assert(fits_u32((unsigned long long)CFG::PIXELS * WP), "concat: 32-bit counters");
+  const unsigned ITER = CFG::PIXELS * WP;
   unsigned w = 0;
 concat_loop:
-  for (unsigned long i = 0; i < ITER; ++i) {
+  for (unsigned i = 0; i < ITER; ++i) {
 #pragma HLS PIPELINE II = 1
     Pack<typename CFG::data_t, CFG::LANES> v;
     if (w < WA) {

@@ -105,6 +105,21 @@ constexpr int clog2(unsigned long long n) {
   return b;
 }
 
+// ---- storage of on-chip arrays ------------------------------------------------------------------
+/// Where an array lives, as hwgen.hls.cost chose it (emitted in each layer's config struct as a
+/// *_STORAGE constant). A BIND_STORAGE pragma needs its impl as a literal, so every kernel selects
+/// one of a few class-template specialisations, each declaring the array with its literal pragma
+/// (UG1399 "pragma HLS bind_storage": placed in the function that defines the variable).
+/// STORE_REG: a read-modify-write array of at most cost.RMW_REG_DEPTH words is kept in registers
+/// (ARRAY_PARTITION complete), so that its update can complete within one iteration.
+enum storage_kind { STORE_LUTRAM = 0, STORE_BRAM = 1, STORE_REG = 2 };
+
+// ---- loop counters -------------------------------------------------------------------------------
+// Loop counters and indices are `unsigned` (32 bits), as in finn-hlslib (mvau.hpp, slidingwindow.h):
+// every trip count is checked against 2^32 at compile time (fits_u32), and HLS narrows a counter
+// whose bound is a constant to the bits its range needs, so no 64-bit carry chains remain.
+constexpr bool fits_u32(unsigned long long n) { return n < (1ULL << 32); }
+
 template <bool C, typename A, typename B>
 struct select_type {
   typedef A type;

@@ -12,9 +12,15 @@ builds from the kernels' code, in the terms of the FINN cost models:
   ratio: 16Kx1 ... 512x36; two BRAM18 make a BRAM36) or LUTRAM (``width * ceil(depth/64)`` LUTs),
   whichever is the smaller share of the board; weights are never put in URAM, which the bitstream
   cannot initialise;
-* a FIFO of up to 32 words is shift-register LUTs (``width * ceil(depth/32)``), deeper ones BRAM;
-* an AXI4 master read port (Vitis' m_axi adapter; its read buffer holds 4 outstanding bursts of
-  64 beats, 16 Kbit): half a BRAM36, 700 LUTs, 900 FFs.
+* a FIFO of up to 32 words is shift-register LUTs (``width * ceil(depth/32)``), deeper ones BRAM
+  (the generated top binds each deeper stream with ``BIND_STORAGE type=fifo impl=bram``);
+* an array updated read-modify-write every ``depth`` iterations (running maxima, sums, the DDR
+  convolution's accumulators) is registers up to ``RMW_REG_DEPTH`` words, else LUTRAM (whose
+  asynchronous read lets the update complete within ``depth`` >= 3 iterations at II=1);
+* every array a kernel declares is bound (``BIND_STORAGE``) to the memory chosen here: kernels.py
+  passes the choice to the kernel as a ``*_STORAGE`` constant of its config struct;
+* an AXI4 master read port (Vitis' m_axi adapter and its read buffer): one BRAM36, 800 LUTs,
+  900 FFs (M_AXI_READ: a measured 32-bit port, rounded up for 64 bits).
 """
 from __future__ import annotations
 
@@ -27,7 +33,14 @@ LUTRAM_DEPTH = 64  # one LUT6 is a 64 x 1 memory
 SRL_DEPTH = 32  # one LUT is a 32-deep shift register
 #: memories this small are always LUTRAM (Vitis does the same)
 SMALL_MEMORY_BITS = 1024
-M_AXI_READ = {"bram36": 0.5, "lut": 700, "ff": 900}
+#: read-modify-write arrays this shallow (words) are registers (kernels' STORE_REG)
+RMW_REG_DEPTH = 3
+#: C++ enumerators of hwgen::storage_kind (types.h) for each storage the estimator chooses
+STORAGE_CPP = {"lutram": "hwgen::STORE_LUTRAM", "bram": "hwgen::STORE_BRAM",
+               "registers": "hwgen::STORE_REG"}
+#: Vitis HLS's m_axi read adapter: a read-only 32-bit gmem port on an xc7z020 reports 657 LUT, 671
+#: FF, 2 BRAM18 (csynth.rpt of a public Vitis HLS 2025.2 project); 64 bits and rounded up
+M_AXI_READ = {"bram36": 1.0, "lut": 800, "ff": 900}
 KERNEL_CONTROL = {"lut": 150, "ff": 200}  # loop counters, FSM, stream handshakes
 
 
@@ -74,6 +87,19 @@ def memory(depth: int, width: int, banks: int = 1, prefer_lutram: bool | None = 
     return Resources(bram36=brams), "bram"
 
 
+def rmw_memory(depth: int, width: int, banks: int = 1) -> tuple[Resources, str]:
+    """``banks`` arrays of depth x width updated read-modify-write once every ``depth``
+    iterations: (resources, "registers" | "lutram")."""
+    if depth <= RMW_REG_DEPTH:
+        return Resources(ff=depth * width * banks, lut=(depth > 1) * width * banks), "registers"
+    return Resources(lut=lutram_luts(depth, width) * banks), "lutram"
+
+
+def fifo_impl(depth: int) -> str:
+    """What ``fifo`` books a stream of ``depth`` words in: "srl" or "bram"."""
+    return "srl" if depth <= SRL_DEPTH else "bram"
+
+
 def fifo(depth: int, width: int) -> Resources:
     if depth <= SRL_DEPTH:
         return Resources(lut=width * math.ceil(depth / SRL_DEPTH), ff=width)
@@ -102,8 +128,10 @@ def control() -> Resources:
     return Resources(**KERNEL_CONTROL)
 
 
-def window_buffer(k: int, stride: int, in_w: int, c: int, lanes: int, width: int) -> Resources:
-    """sliding_window's (K+STRIDE) x IN_W x C buffer, split into ``lanes`` channel banks."""
+def window_buffer(k: int, stride: int, in_w: int, c: int, lanes: int, width: int
+                  ) -> tuple[Resources, str]:
+    """sliding_window's (K+STRIDE) x IN_W x C buffer, split into ``lanes`` channel banks:
+    (resources, "bram" | "lutram")."""
     depth = (k + stride) * in_w * c // lanes
-    res, _ = memory(depth, width, banks=lanes)
-    return res + Resources(lut=100 + lanes * width, ff=100 + lanes * width)  # read mux, counters
+    res, kind = memory(depth, width, banks=lanes)
+    return res + Resources(lut=100 + lanes * width, ff=100 + lanes * width), kind  # mux, counters

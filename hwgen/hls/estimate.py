@@ -3,17 +3,20 @@
 Every stage of the top function (``build_dataflow``) carries its own cycle count and resource
 estimate (kernels.py, cost.py); this module adds the streams between them and the fixed parts of
 the design, compares the totals with the board's budget (by default 85% of each resource) and
-checks the DDR traffic of the layers whose weights live there. The pipeline runs at the pace of its
+checks the DDR traffic of the layers whose weights live there. The totals include the block
+design's platform IP (platform.py: the DMA, SmartConnects, reset), which share the chip. The pipeline runs at the pace of its
 slowest stage: frames/s = clock / max(stage cycles).
 """
 from __future__ import annotations
 
 import math
 
+from ..boards import ddr_ports
 from ..ir import Graph
 from . import cost
 from .cost import Resources
 from .generate import build_dataflow
+from .platform import platform
 
 DEFAULT_CAP = 0.85
 RESOURCES = ("dsp", "bram36", "lut", "ff")
@@ -68,6 +71,10 @@ def estimate(graph: Graph, board: dict, cfg_folding: dict | None = None,
     latency = cycles + sum(st.call.fill * st.call.cycles for st in stages)
     ddr_bytes = sum(st.call.ddr.nbytes * _passes(graph, st) for st in stages
                     if st.call.ddr is not None)
+    accelerator = total.as_dict()
+    around = platform(sum(st.call.ddr is not None for st in stages), len(ddr_ports(board)))
+    for r in around.values():
+        total = total + r
     need = ddr_bytes * fps
     have = ddr_bandwidth(board) * DDR_EFFICIENCY
     totals = total.as_dict()
@@ -81,6 +88,8 @@ def estimate(graph: Graph, board: dict, cfg_folding: dict | None = None,
         **totals, "budget": lim, "cap": cap, "available": {k: board["resources"][k]
                                                            for k in RESOURCES},
         "fits": fits,
+        "accelerator": accelerator,  # the HLS IP alone; the totals add the platform
+        "platform": {name: r.as_dict() for name, r in around.items()},
         "ddr": {"layers": [lay["name"] for lay in layers if lay["weights"] == "ddr"],
                 "bytes_per_frame": int(ddr_bytes), "gbytes_per_s": need / 1e9,
                 "sustainable_gbytes_per_s": have / 1e9},
@@ -106,9 +115,11 @@ def estimate_text(est: dict) -> str:
                    {3, 5, 6, 7, 8, 9, 10, 11}), "",
              f"{est['board']} ({est['part']}) at {est['clock_mhz']:g} MHz, budget "
              f"{est['cap']:.0%} of each resource:"]
+    acc, plat = est["accelerator"], est["platform"]
     for k in RESOURCES:
         lines.append(f"  {k:7s} {est[k]:>10,} of {lim[k]:>10,}  ({est['available'][k]:,} on the "
-                     f"chip)  {ok(k)}")
+                     f"chip; accelerator {acc[k]:,}, platform "
+                     f"{sum(p[k] for p in plat.values()):,})  {ok(k)}")
     d = est["ddr"]
     if d["layers"]:
         lines.append(f"  DDR weights: {', '.join(d['layers'])}: {d['bytes_per_frame']:,} bytes/"

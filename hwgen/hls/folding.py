@@ -30,9 +30,10 @@ def _override(cfg_folding: dict, name: str) -> dict:
     return out
 
 
-def plan_folding(graph: Graph, cfg_folding: dict | None = None
+def plan_folding(graph: Graph, cfg_folding: dict | None = None, input_lanes: int | None = None
                  ) -> tuple[dict[str, Folding], dict[str, int]]:
-    """Per-layer Folding, and the lane count of every tensor's stream.
+    """Per-layer Folding, and the lane count of every tensor's stream (the input's: a whole
+    pixel per word, unless ``input_lanes`` says otherwise).
 
     Streams keep their producer's lane count: a conv's output has PE lanes, pooling and concat
     pass lanes through, the two expand convs of a Fire module share one PE (their concat needs
@@ -41,7 +42,7 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None
     for key in cfg_folding or {}:
         if not any(fnmatch.fnmatchcase(n.name, key) for n in graph.nodes):
             raise HwgenError(f"folding: layer {key!r} matches no layer")
-    lanes = {graph.input: graph.shape(graph.input)[0]}  # a whole pixel per input word
+    lanes = {graph.input: input_lanes or graph.shape(graph.input)[0]}
     shared_pe: dict[str, int] = {}
     for fire in graph.fires:
         e1, e3 = graph.node(fire.expand1x1), graph.node(fire.expand3x3)

@@ -7,6 +7,7 @@ output adapter. Python emits only config structs, weight arrays and wiring (temp
 """
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import re
@@ -20,16 +21,16 @@ from .. import __version__
 from ..errors import HwgenError
 from ..fixed import FixedType
 from ..ir import Graph
+from ..outdir import write_project
 from ..quant import dump_config, resolved_config
 from ..resources import data_dir
-from ..toolchain import ap_types_include
+from . import cost
 from .folding import plan_folding
-from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axi_bits, axis_in_call,
-                      axis_out_call, cpp_ident, duplicate_call, fire_fifo_depths, kernel_call,
+from .kernels import (DEFAULT_FIFO_DEPTH, Folding, KernelCall, axis_beats, axis_in_call,
+                      axis_out_call, cpp_ident, dma_beat_bits, duplicate_call, fire_fifo_depths, kernel_call,
                       window_input_depth)
 from .ddr import ddr_layout
-from .project import (CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files,
-                      write_atomically)
+from .project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files
 
 #: the image of the weights that live in DDR (the testbench's DDR, the driver's weight buffer)
 DDR_FILE = "ddr_weights.bin"
@@ -37,18 +38,24 @@ DDR_FILE = "ddr_weights.bin"
 
 def weight_ports(ddr_layers, board: dict) -> list[dict]:
     """The processing system's high-performance ports that the weight masters use: the DMA keeps
-    the first, the masters share the others round-robin (or the first, if it is the only one)."""
-    hps = board.get("memory", {}).get("hp_ports") or ["S_AXI_HP0"]
-    if ddr_layers and len(hps) < 2:
+    the first, the masters share the others round-robin."""
+    pool = list(enumerate(board["memory"]["hp_ports"]))[1:]
+    if ddr_layers and not pool:
         raise HwgenError(f"board {board['name']}: weights in DDR need a second high-performance "
                          "port beside the DMA's (memory.hp_ports lists one)")
-    pool = list(enumerate(hps))[1:]
     used: dict[int, dict] = {}
     for i, d in enumerate(ddr_layers):
         index, name = pool[i % len(pool)]
         used.setdefault(index, {"index": index, "name": name, "masters": []})
         used[index]["masters"].append(f"m_axi_gmem_{d.port}")
     return [used[k] for k in sorted(used)]
+
+
+def _stream_meta(fmt: FixedType, lanes: int) -> dict:
+    """How the top packs one of its AXI4-Streams (axi.h), for the driver and the RTL harness."""
+    bits = dma_beat_bits(fmt, lanes)
+    return {"lanes": lanes, "width": fmt.width, "frac": fmt.frac, "signed": fmt.signed,
+            "axi_bits": bits, "beats": axis_beats(fmt, lanes, bits)}
 
 
 def register_offset(index: int, addr64: bool) -> int:
@@ -90,9 +97,9 @@ def _env() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
-def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
+def build_dataflow(graph: Graph, cfg_folding: dict | None = None, input_lanes: int | None = None):
     """Streams and stages of the top function, in order."""
-    plan, lanes = plan_folding(graph, cfg_folding)
+    plan, lanes = plan_folding(graph, cfg_folding, input_lanes)
     streams: dict[str, Stream] = {}
     stages: list[Stage] = []
 
@@ -106,14 +113,16 @@ def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
     var: dict[str, str] = {}  # tensor -> stream variable holding it
     inp = graph.tensors[graph.input]
     c, h, w = inp.shape
-    call = axis_in_call("input", inp.fmt, c, h * w, lanes[graph.input])
+    call = axis_in_call("input", inp.fmt, c, h * w, lanes[graph.input],
+                        dma_beat_bits(inp.fmt, lanes[graph.input]))
     var[graph.input] = new_stream(graph.input, call.out_streams[0])
     stages.append(Stage(call, call.call(["in"], [var[graph.input]]), (var[graph.input], graph.input)))
 
     fire_of_squeeze = {f.squeeze: f for f in graph.fires}
     branch_in: dict[str, str] = {}  # expand layer -> its own copy of the squeeze output
     sibling: dict[str, str] = {}  # a Fire's expand3x3 input stream -> its expand1x1 input stream
-    pace = {var[graph.input]: 1.0}  # stream -> cycles its producer takes per word
+    # stream -> cycles its producer takes per word (the input: a word's AXI4-Stream beats)
+    pace = {var[graph.input]: float(_stream_meta(inp.fmt, lanes[graph.input])["beats"])}
     for node in graph.nodes:
         fold = plan[node.name]
         call = kernel_call(graph, node, fold, cpp_ident(node.name))
@@ -144,16 +153,22 @@ def build_dataflow(graph: Graph, cfg_folding: dict | None = None):
             stages.append(Stage(dup, dup.call([var[out]], [a, b]), None))
     y = graph.tensors[graph.output]
     pixels = int(np.prod(y.shape[1:])) if len(y.shape) == 3 else 1
-    call = axis_out_call("output", y.fmt, y.shape[0], pixels, lanes[graph.output])
+    call = axis_out_call("output", y.fmt, y.shape[0], pixels, lanes[graph.output],
+                         dma_beat_bits(y.fmt, lanes[graph.output]))
     stages.append(Stage(call, call.call([var[graph.output]], ["out"]), None))
     return list(streams.values()), stages, lanes
 
 
 def _weights_header(call: KernelCall) -> str:
+    """The layer's ROMs: arrays of words (hwgen::Pack of PE*SIMD weights, of PE biases) whose
+    initialiser is the flat list of raw integers (conv2d.h, "Weight layout")."""
     guard = f"HWGEN_WEIGHTS_{call.name.upper()}_H"
     body = "".join(a.definition() for a in call.arrays)
+    words = ", ".join(f"{a.name}: {a.words} words of {a.lanes}" for a in call.arrays)
     return (f"// {call.name}: weights and biases as raw integers in the kernel's layout "
-            f"(generated by hwgen {__version__})\n#ifndef {guard}\n#define {guard}\n"
+            f"(generated by hwgen {__version__})\n// ROM words ({words}), read by a word "
+            f"counter; storage: the kernel's pragmas (config {call.config_name})\n"
+            f"#ifndef {guard}\n#define {guard}\n"
             f'#include "hwgen/hwgen.h"\n\n{body}\n#endif\n')
 
 
@@ -184,54 +199,144 @@ def layer_report(graph: Graph, stages: list[Stage], clock_mhz: float) -> dict:
 
 def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
              vectors: list[np.ndarray] | None = None, force: bool = False) -> dict:
-    """Write the project; ``vectors`` are network inputs for the testbench's test vectors."""
-
-    from .estimate import estimate, estimate_text  # noqa: PLC0415  (estimate imports this module)
+    """Write the project; ``vectors`` are network inputs for the testbench's test vectors. A
+    Fire module whose weights are on chip also gets its own small project in ``fire_cosim/``
+    (fire_cosim_files): a whole-network co-simulation takes hours in XSim."""
+    from .estimate import estimate  # noqa: PLC0415  (estimate imports this module)
 
     cfg = cfg or {}
+    vectors = vectors or []
     streams, stages, lanes = build_dataflow(graph, cfg.get("folding"))
     rep = estimate(graph, board, cfg.get("folding"))
+    # where each array lives, as the estimator chose it (the kernels bind exactly this)
+    storage = {st.layer: st.call.storage for st in stages if st.layer is not None}
+    for row in rep["layers"]:
+        row["storage"] = dict(storage.get(row["name"], {}))
+    rep["fifos"] = [{"name": s.name, "depth": s.depth, "bits": s.bits,
+                     "storage": cost.fifo_impl(s.depth)} for s in streams]
+    fire_files = fire_cosim_files(graph, board, cfg, lanes, vectors[:FIRE_VECTORS])
+    fire = json.loads(fire_files[PROJECT_FILE]) if fire_files else None
+    files, meta = _top_files(graph, board, streams, stages, lanes, rep, len(vectors),
+                             fire_cosim=fire and {"fire": fire["fire"], "dir": FIRE_DIR,
+                                                  "cycles": fire["latency_cycles"]})
+    files.update({
+        "driver/hwgen_driver.py": (Path(__file__).parent.parent / "pynq_driver.py").read_text(),
+        CONFIG_FILE: dump_config(resolved_config(graph, cfg)),
+        MODEL_FILE: graph.onnx_model.SerializeToString(),
+    })
+    files.update({f"{VECTOR_DIR}/{name}": data
+                  for name, data in vector_files(graph, vectors).items()})
+    meta["trace_names"] = {t: cpp_ident(t) for t in graph.tensors}
+    files[PROJECT_FILE] = json.dumps(meta, indent=2)
+    files.update({f"{FIRE_DIR}/{rel}": data for rel, data in fire_files.items()})
+    write_project(out_dir, files, force)
+    return rep
+
+
+#: the co-simulation sub-project of one Fire module, and its test vectors
+FIRE_DIR = "fire_cosim"
+FIRE_TOP = "hwgen_fire"
+FIRE_VECTORS = 1
+
+
+def cosim_fire(graph: Graph, stages_by_layer: dict[str, Stage]):
+    """The Fire module to co-simulate alone: weights on chip, fewest cycles per frame."""
+    fires = [f for f in graph.fires
+             if all(stages_by_layer[n].ddr_port is None for n in f.nodes if n in stages_by_layer)]
+    return min(fires, key=lambda f: sum(stages_by_layer[n].call.cycles for n in f.nodes
+                                        if n in stages_by_layer), default=None)
+
+
+def fire_subgraph(graph: Graph, fire) -> Graph:
+    """The Fire module's nodes as a graph of their own (same tensors, formats, weights)."""
+    nodes = [graph.node(n) for n in fire.nodes]
+    first, last = graph.node(fire.squeeze), graph.node(fire.concat)
+    tensors = {t: graph.tensors[t] for n in nodes for t in (*n.inputs, *n.outputs)}
+    return Graph(name=f"{graph.name}_{cpp_ident(fire.name)}", input=first.inputs[0],
+                 output=last.outputs[0], tensors=tensors, nodes=nodes, fires=[fire],
+                 origin=graph.origin, preprocess=graph.preprocess)
+
+
+def fire_cosim_files(graph: Graph, board: dict, cfg: dict, lanes: dict[str, int],
+                     vectors: list[np.ndarray]) -> dict[str, str | bytes]:
+    """A project of one Fire module as its own top (``hwgen_fire``, AXI4-Streams of the Fire's
+    input and output, the network's folding and stream lanes), with test vectors taken from the
+    golden model's trace of the whole network: C-simulate it with ``hwgen csim``, co-simulate it
+    in minutes with its build_prj.tcl. {} when every Fire keeps weights in DDR."""
+    from ..golden import GoldenModel  # noqa: PLC0415
+    from ..pynq_driver import to_stream  # noqa: PLC0415
+
+    _, full_stages, _ = build_dataflow(graph, cfg.get("folding"))
+    fire = cosim_fire(graph, {st.layer: st for st in full_stages if st.layer})
+    if fire is None or not vectors:
+        return {}
+    sub = fire_subgraph(graph, fire)
+    folding = {k: v for k, v in (cfg.get("folding") or {}).items()
+               if any(fnmatch.fnmatchcase(n.name, k) for n in sub.nodes)}
+    streams, stages, sub_lanes = build_dataflow(sub, folding, lanes[sub.input])
+    rep = layer_report(sub, stages, float(board["clock_mhz"]))
+    files, meta = _top_files(sub, board, streams, stages, sub_lanes, rep, len(vectors), FIRE_TOP)
+    del files["vivado.tcl"], files["driver/bringup.py"]
+    golden = GoldenModel(graph)
+    for i, x in enumerate(vectors):
+        trace = golden.run(golden.quantize_input(x), trace=True)
+        for kind, t in (("input", sub.input), ("expected", sub.output)):
+            files[f"{VECTOR_DIR}/{kind}_{i}.bin"] = to_stream(trace[t]).astype(np.int32).tobytes()
+    # the cycles of one frame through the Fire, from its input to its last output: what XSim runs
+    meta.update(part_of=graph.name, fire=fire.name, latency_cycles=int(
+        max(st.call.cycles for st in stages) + sum(st.call.fill * st.call.cycles for st in stages)))
+    files[PROJECT_FILE] = json.dumps(meta, indent=2)
+    return files
+
+
+def _top_files(graph: Graph, board: dict, streams, stages, lanes, rep: dict, n_vectors: int,
+               top: str = TOP, fire_cosim: dict | None = None
+               ) -> tuple[dict[str, str | bytes], dict]:
+    """The files of one top function (C++, testbench, Tcl, Makefile, driver, report) and the
+    project file's content; ``fire_cosim`` describes the Fire sub-project, if any."""
+    from .estimate import estimate_text  # noqa: PLC0415
+
     env = _env()
     ddr_layers, ddr_blob = ddr_layout([(st.ddr_port, st.layer, st.call.ddr.image)
                                        for st in stages if st.ddr_port])
     addr64 = board["family"] != "zynq7"  # Zynq-7000 masters have 32-bit addresses
     inp, outp = graph.tensors[graph.input], graph.tensors[graph.output]
+    in_meta = _stream_meta(inp.fmt, lanes[graph.input])
+    out_meta = _stream_meta(outp.fmt, lanes[graph.output])
+    report_text = estimate_text(rep) if "budget" in rep else json.dumps(rep, indent=2) + "\n"
     ctx = {
-        "version": __version__, "name": cpp_ident(graph.name), "top": TOP, "board": board["name"],
+        "version": __version__, "name": cpp_ident(graph.name), "top": top, "board": board["name"],
         "part": board["part"], "clock_mhz": board["clock_mhz"],
         "board_part": board.get("board_part", ""), "ps": board["ps"],
-        "hp_port": board.get("memory", {}).get("hp_ports", ["S_AXI_HP0"])[0],
-        "hp_width": board.get("memory", {}).get("hp_width", 64),
+        "hp_port": board["memory"]["hp_ports"][0], "hp_width": board["memory"]["hp_width"],
         "period_ns": round(1000.0 / float(board["clock_mhz"]), 3),
-        "ap_types": str(ap_types_include()), "n_vectors": len(vectors or []),
+        "n_vectors": n_vectors,
         "streams": streams, "stages": stages,
         "configs": [st.call.config for st in stages],
         "weight_headers": [f"weights/{st.call.name}.h" for st in stages if st.call.arrays],
-        "pragmas": [p for st in stages for p in st.call.pragmas],
+        "fifo_impl": cost.fifo_impl, "srl_depth": cost.SRL_DEPTH,
         "in_bits": stages[0].call.in_streams[0], "out_bits": stages[-1].call.out_streams[0],
-        "in_fmt": inp.fmt, "out_fmt": outp.fmt, "in_lanes": lanes[graph.input], "out_lanes": lanes[graph.output],
+        "in_fmt": inp.fmt, "out_fmt": outp.fmt, "in_lanes": lanes[graph.input],
+        "out_lanes": lanes[graph.output],
         "in_elems": int(np.prod(inp.shape)), "out_elems": int(np.prod(outp.shape)),
-        "in_axi_bits": axi_bits(inp.fmt, lanes[graph.input]),
-        "out_axi_bits": axi_bits(outp.fmt, lanes[graph.output]),
-        "graph": graph, "report": rep, "report_text": estimate_text(rep), "cpp_ident": cpp_ident,
+        "in_axi_bits": in_meta["axi_bits"], "in_beats": in_meta["beats"],
+        "out_axi_bits": out_meta["axi_bits"], "out_beats": out_meta["beats"],
+        "graph": graph, "report": rep, "report_text": report_text, "cpp_ident": cpp_ident,
         "ddr_layers": ddr_layers, "ddr_bytes": len(ddr_blob), "addr64": addr64,
-        "weight_hps": weight_ports(ddr_layers, board),
+        "weight_hps": weight_ports(ddr_layers, board), "fire_cosim": fire_cosim,
     }
     files: dict[str, str | bytes] = {
-        f"firmware/{TOP}.h": env.get_template("top.h.j2").render(ctx),
-        f"firmware/{TOP}.cpp": env.get_template("top.cpp.j2").render(ctx),
+        f"firmware/{top}.h": env.get_template("top.h.j2").render(ctx),
+        f"firmware/{top}.cpp": env.get_template("top.cpp.j2").render(ctx),
         "firmware/parameters.h": env.get_template("parameters.h.j2").render(ctx),
-        f"tb/tb_{TOP}.cpp": env.get_template("tb.cpp.j2").render(ctx),
+        f"tb/tb_{top}.cpp": env.get_template("tb.cpp.j2").render(ctx),
         "build_prj.tcl": env.get_template("build_prj.tcl.j2").render(ctx),
         "vivado.tcl": env.get_template("vivado.tcl.j2").render(ctx),
-        "driver/hwgen_driver.py": (Path(__file__).parent.parent / "pynq_driver.py").read_text(),
         "driver/bringup.py": env.get_template("bringup.py.j2").render(ctx),
         "Makefile": env.get_template("Makefile.j2").render(ctx),
         "README.md": env.get_template("README.md.j2").render(ctx),
-        "report.txt": ctx["report_text"],
+        "report.txt": report_text,
         "report.json": json.dumps(rep, indent=2),
-        CONFIG_FILE: dump_config(resolved_config(graph, cfg)),
-        MODEL_FILE: graph.onnx_model.SerializeToString(),
     }
     for st in stages:
         if st.call.arrays:
@@ -240,10 +345,8 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
         files[DDR_FILE] = ddr_blob
     for h in sorted((data_dir("hls_templates") / "hwgen").glob("*.h")):
         files[f"firmware/hwgen/{h.name}"] = h.read_text()
-    files.update({f"{VECTOR_DIR}/{name}": data
-                  for name, data in vector_files(graph, vectors or []).items()})
-    meta = {"hwgen": __version__, "top": TOP, "model": graph.name, "board": board["name"],
-            "vectors": len(vectors or []),
+    meta = {"hwgen": __version__, "top": top, "model": graph.name, "board": board["name"],
+            "vectors": n_vectors,
             "stream": {  # for the board driver (driver/hwgen_driver.py)
                 "overlay": f"overlay/{cpp_ident(graph.name)}.bit",
                 "input_shape": list(inp.shape), "output_shape": list(outp.shape),
@@ -251,19 +354,10 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
                 "preprocess": {"channel_order": graph.preprocess.channel_order,
                                "mean": [float(v) for v in graph.preprocess.mean],
                                "std": [float(v) for v in graph.preprocess.std]},
-                "in": {"lanes": lanes[graph.input], "width": inp.fmt.width,
-                       "frac": inp.fmt.frac, "signed": inp.fmt.signed,
-                       "axi_bits": axi_bits(inp.fmt, lanes[graph.input])},
-                "out": {"lanes": lanes[graph.output], "width": outp.fmt.width,
-                        "frac": outp.fmt.frac, "signed": outp.fmt.signed,
-                        "axi_bits": axi_bits(outp.fmt, lanes[graph.output])}},
+                "in": in_meta, "out": out_meta},
             "ddr": {"file": DDR_FILE if ddr_layers else None, "bytes": len(ddr_blob),
                     "addr64": addr64, "layers": [
                         {"port": d.port, "layer": d.layer, "offset": d.offset,
                          "register": register_offset(i, addr64)}
-                        for i, d in enumerate(ddr_layers)]},
-            "trace_names": {t: cpp_ident(t) for t in graph.tensors}}
-    files[PROJECT_FILE] = json.dumps(meta, indent=2)
-    write_atomically(Path(out_dir), files, force)
-    return rep
-
+                        for i, d in enumerate(ddr_layers)]}}
+    return files, meta

@@ -37,6 +37,11 @@ WINDOW_DEPTH = 4
 SIMPLE_DEPTH = 3
 #: cycles from a burst request on an AXI4 master port to its first beat (Zynq HP port and DDR)
 DDR_BURST_LATENCY = 64
+#: beats per burst of a weight port: Zynq-7000 HP ports are AXI3 (at most 16 beats); the top's
+#: m_axi pragma sets max_read_burst_length to this on Zynq-7000 (UG1399 m_axi options)
+DDR_MAX_BURST = 16
+#: read requests a weight port keeps in flight (the top's num_read_outstanding)
+DDR_OUTSTANDING = 4
 #: depth given to every stream that needs no more (Vitis' default)
 DEFAULT_FIFO_DEPTH = 2
 #: window words the matrix-vector unit may be ahead of its output (internal FIFO + pipeline)
@@ -75,6 +80,24 @@ def axi_bits(fmt: FixedType, lanes: int) -> int:
     return -(-lanes * fmt.width // 8) * 8
 
 
+#: TDATA widths the HLS top gives its AXI4-Streams: what an AXI DMA channel takes over its 64-bit
+#: memory-mapped side (PG021: the stream may not be wider than the memory map, and Vivado's DMA
+#: takes 8..1024-bit powers of two), so the block design needs no width converter
+DMA_BEAT_BITS = (8, 16, 32, 64)
+
+
+def dma_beat_bits(fmt: FixedType, lanes: int) -> int:
+    """TDATA width of a DMA-facing stream: the narrowest DMA width that holds a whole stream word,
+    else 64 (the word then takes several beats, see axis_beats)."""
+    need = lanes * fmt.width
+    return next((b for b in DMA_BEAT_BITS if b >= need), DMA_BEAT_BITS[-1])
+
+
+def axis_beats(fmt: FixedType, lanes: int, beat_bits: int) -> int:
+    """AXI4-Stream beats per stream word of ``lanes`` values."""
+    return -(-lanes * fmt.width // beat_bits)
+
+
 # ---- data classes ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Folding:
@@ -103,16 +126,29 @@ class Folding:
 
 
 class KernelArray(NamedTuple):
-    """A constant array the generator writes to a header: name, C++ element type and the flat raw
-    integers in the kernel's layout (int64)."""
+    """A constant array the generator writes to a header: name, C++ element type, the flat raw
+    integers in the kernel's layout (int64) and how many of them make one ROM word.
+
+    With ``lanes`` >= 1 the array is ``values.size / lanes`` words ``hwgen::Pack<ctype, lanes>``
+    (conv2d.h, "Weight layout": one word per (neuron fold, synapse fold) step, read through a word
+    counter); the initialiser stays the flat list of integers (C++ brace elision)."""
 
     name: str
     ctype: str
     values: np.ndarray
+    lanes: int = 0  # 0: a plain array of ctype
+
+    @property
+    def word_type(self) -> str:
+        return f"hwgen::Pack<{self.ctype}, {self.lanes}>" if self.lanes else self.ctype
+
+    @property
+    def words(self) -> int:
+        return self.values.size // max(self.lanes, 1)
 
     def definition(self, qualifier: str = "static const") -> str:
         body = ",".join(str(int(v)) for v in self.values)
-        return f"{qualifier} {self.ctype} {self.name}[{self.values.size}] = {{{body}}};\n"
+        return f"{qualifier} {self.word_type} {self.name}[{self.words}] = {{{body}}};\n"
 
 
 @dataclass
@@ -127,12 +163,17 @@ class KernelCall:
     out_streams: list[str]  # C++ element type of each output stream, in call order
     arrays: list[KernelArray] = field(default_factory=list)
     cycles: int = 0  # estimated cycles per frame
-    pragmas: list[str] = field(default_factory=list)  # for the function that declares the arrays
+    #: array pragmas for the caller: none -- each kernel declares the pragmas of the arrays it owns
+    #: (weights, biases, buffers) itself, the top only wires streams
+    pragmas: list[str] = field(default_factory=list)
     ddr: DdrWeights | None = None  # weights in DDR (hwgen.hls.ddr)
     resources: Resources = field(default_factory=Resources)  # estimate (cost.py)
     weights: str = ""  # where its weights live: "bram", "lutram", "ddr" ("" when it has none)
     #: share of its frame cycles from its first input to its first output (latency estimate)
     fill: float = 0.0
+    #: each array the kernel owns -> the storage the estimator chose ("bram", "lutram",
+    #: "registers"), which the kernel binds (its config's *_STORAGE constants)
+    storage: dict[str, str] = field(default_factory=dict)
 
     @property
     def in_lanes(self) -> list[int]:
@@ -245,6 +286,15 @@ def conv_cycles(op: Conv, in_shape: Sequence[int], out_shape: Sequence[int], pe:
     return max(mvau, conv_front_cycles(op, in_shape, out_shape, in_lanes, simd)) + MVAU_DEPTH
 
 
+def ddr_fetch_cycles(beats: int) -> int:
+    """Cycles of one pass of ``ddr_weight_fetch`` over ``beats`` sequential beats, in bursts of
+    DDR_MAX_BURST with DDR_OUTSTANDING requests in flight: the first burst's latency, then one
+    beat per cycle unless the requests in flight cannot cover the latency."""
+    bursts = -(-beats // DDR_MAX_BURST)
+    gap = max(0, -(-DDR_BURST_LATENCY // DDR_OUTSTANDING) - DDR_MAX_BURST)
+    return beats + DDR_BURST_LATENCY + max(0, bursts - 1) * gap
+
+
 def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
     op: Conv = node.op
     where = f"layer {node.name!r}"
@@ -272,6 +322,35 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
     t, l, b, r = op.pad
     block = ow  # DDR weights: one output row per pass over the weights
     beats = beats_per_word(pe, simd, op.weight_fmt.width)
+    nf, sf = cout // pe, k * k * cin // simd
+    mode = _conv_mode(op, in_lanes, simd)
+    out_t = [_pack(out_fmt, pe)]
+    wa, ww = in_fmt.width, op.weight_fmt.width
+    # every array the kernel declares, in the memory chosen here (the kernel binds it)
+    bias_mem, bias_store = cost.memory(nf, pe * op.bias_fmt.width, prefer_lutram=True)
+    res = (cost.control() + cost.mac_array(pe, simd, wa, ww, op.accum_fmt.width, out_fmt.width,
+                                           fold.mul_fabric) + bias_mem)
+    storage = {"bias": bias_store}
+    fill = 1 / (h * w)  # pointwise: one pixel in, one pixel out
+    if mode == "window":
+        win_res, storage["window"] = cost.window_buffer(k, s, w, cin, max(in_lanes, simd), wa)
+        res += win_res
+        fill = min(1.0, (k - t + s) / h)  # the window's rows are read before the first output
+    if fold.ddr:
+        xbuf_res, storage["xbuf"] = cost.memory(block * sf, wa, banks=simd)  # block's windows
+        obuf_res, storage["obuf"] = cost.memory(block * nf, out_fmt.width, banks=pe)  # outputs
+        acc_res, storage["acc"] = cost.rmw_memory(block, op.accum_fmt.width, banks=pe)
+        res += xbuf_res + obuf_res + acc_res
+    else:
+        wmem, storage["weights"] = cost.memory(
+            nf * sf, pe * simd * ww,
+            prefer_lutram=None if fold.storage is None else fold.storage == "lutram")
+        xbuf_res, storage["xbuf"] = cost.memory(sf, wa, banks=simd)  # input kept for NF passes
+        res += wmem + xbuf_res
+    consts = {"weights": "W_STORAGE", "xbuf": "XBUF_STORAGE", "window": "WIN_STORAGE",
+              "obuf": "OBUF_STORAGE", "acc": "ACC_STORAGE"}
+    stores = [("int", consts[a], cost.STORAGE_CPP[kind]) for a, kind in storage.items()
+              if a in consts]
     ddr = [("unsigned", "BLOCK", block), ("unsigned", "BEATS", beats)] if fold.ddr else []
     cfg = f"{ident}_config"
     config = _struct(cfg, {"in_t": in_fmt.cpp(), "out_t": out_fmt.cpp(),
@@ -285,47 +364,30 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
                       ("unsigned", "PAD_R", r), ("bool", "RELU", op.relu),
                       ("unsigned", "PE", pe), ("unsigned", "SIMD", simd),
                       ("unsigned", "IN_LANES", in_lanes),
-                      ("bool", "MUL_FABRIC", fold.mul_fabric), *ddr],
+                      ("bool", "MUL_FABRIC", fold.mul_fabric), *ddr, *stores],
                      f"{node.name}: conv {op.describe()}, {cin}x{h}x{w} -> {cout}x{oh}x{ow}"
                      + (", weights in DDR" if fold.ddr else ""))
     wname, bname = f"{ident}_w", f"{ident}_b"
     packed = pack_conv_weights(w_raw, pe, simd)
-    bias = KernelArray(bname, raw_ctype(op.bias_fmt), np.asarray(b_raw, np.int64))
-    bias_pragma = f"#pragma HLS ARRAY_PARTITION variable={bname} cyclic factor={pe} dim=1"
-    nf, sf = cout // pe, k * k * cin // simd
-    mode = _conv_mode(op, in_lanes, simd)
-    out_t = [_pack(out_fmt, pe)]
-    wa, ww = in_fmt.width, op.weight_fmt.width
-    res = (cost.control() + cost.mac_array(pe, simd, wa, ww, op.accum_fmt.width, out_fmt.width,
-                                           fold.mul_fabric)
-           + cost.memory(cout, op.bias_fmt.width, prefer_lutram=True)[0])
-    fill = 1 / (h * w)  # pointwise: one pixel in, one pixel out
-    if mode == "window":
-        res += cost.window_buffer(k, s, w, cin, max(in_lanes, simd), wa)
-        fill = min(1.0, (k - t + s) / h)  # the window's rows are read before the first output
+    # NF words of PE biases (conv2d.h: read with the neuron-fold counter)
+    bias = KernelArray(bname, raw_ctype(op.bias_fmt), np.asarray(b_raw, np.int64), pe)
     if fold.ddr:
         blocks = oh * ow // block
         mvau = blocks * (block * sf + nf * sf * block + block * nf + MVAU_DEPTH + 2 * SIMPLE_DEPTH)
-        fetch = blocks * (nf * sf * beats + DDR_BURST_LATENCY)
+        fetch = blocks * ddr_fetch_cycles(nf * sf * beats)
         front = conv_front_cycles(op, x.shape, y.shape, in_lanes, simd, ddr=True)
         res += (cost.Resources(**cost.M_AXI_READ)
-                + cost.memory(block * sf, wa, banks=simd)[0]  # the block's window words
-                + cost.memory(block * nf, out_fmt.width, banks=pe)[0]  # its outputs
                 + cost.fifo(4, pe * simd * ww) + cost.Resources(lut=beats * 64, ff=beats * 64))
         return KernelCall(ident, "hwgen::conv2d_ddr", cfg, config, [_pack(in_fmt, in_lanes)],
-                          out_t, [bias], max(mvau, front, fetch) + MVAU_DEPTH, [bias_pragma],
+                          out_t, [bias], max(mvau, front, fetch) + MVAU_DEPTH, [],
                           ddr=DdrWeights(packed, pe, simd, op.weight_fmt.width),
-                          resources=res, weights="ddr", fill=min(1.0, fill + 1 / oh))
-    arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), packed), bias]
-    wmem, storage = cost.memory(nf * sf, pe * simd * ww, prefer_lutram=None if fold.storage is None
-                                else fold.storage == "lutram")
-    res += wmem + cost.memory(sf, wa, banks=simd)[0]  # + the input buffer for the NF passes
-    pragmas = [f"#pragma HLS ARRAY_RESHAPE variable={wname} cyclic factor={pe * simd} dim=1",
-               f"#pragma HLS BIND_STORAGE variable={wname} type=rom_1p impl={storage}",
-               bias_pragma]
+                          resources=res, weights="ddr", fill=min(1.0, fill + 1 / oh),
+                          storage=storage)
+    # NF*SF ROM words of PE*SIMD weights (conv2d.h, "Weight layout")
+    arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), packed, pe * simd), bias]
     return KernelCall(ident, "hwgen::conv2d", cfg, config, [_pack(in_fmt, in_lanes)], out_t,
-                      arrays, conv_cycles(op, x.shape, y.shape, pe, simd, in_lanes), pragmas,
-                      resources=res, weights=storage, fill=fill)
+                      arrays, conv_cycles(op, x.shape, y.shape, pe, simd, in_lanes), [],
+                      resources=res, weights=storage["weights"], fill=fill, storage=storage)
 
 
 # ---- pooling ---------------------------------------------------------------------------------
@@ -341,6 +403,8 @@ def maxpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelC
     _check(op.pad[0] < op.kernel and op.pad[1] < op.kernel, where, "padding must be below K")
     k, s = op.kernel, op.stride
     t, l, b, r = op.pad
+    win_res, win_store = cost.window_buffer(k, s, w, c, lanes, x.fmt.width)
+    m_res, m_store = cost.rmw_memory(c // lanes, x.fmt.width, banks=lanes)  # running maxima
     cfg = f"{ident}_config"
     config = _struct(cfg, {"in_t": x.fmt.cpp(), "out_t": y.fmt.cpp()},
                      [("unsigned", "IN_H", h), ("unsigned", "IN_W", w), ("unsigned", "C", c),
@@ -348,15 +412,18 @@ def maxpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelC
                       ("unsigned", "STRIDE", s), ("unsigned", "PAD_T", t),
                       ("unsigned", "PAD_L", l), ("unsigned", "PAD_B", b),
                       ("unsigned", "PAD_R", r), ("bool", "CEIL_MODE", op.ceil_mode),
-                      ("unsigned", "OUT_H", oh), ("unsigned", "OUT_W", ow)],
+                      ("unsigned", "OUT_H", oh), ("unsigned", "OUT_W", ow),
+                      ("int", "WIN_STORAGE", cost.STORAGE_CPP[win_store]),
+                      ("int", "M_STORAGE", cost.STORAGE_CPP[m_store])],
                      f"{node.name}: maxpool {op.describe()}, {c}x{h}x{w} -> {c}x{oh}x{ow}")
     reduce = oh * ow * k * k * (c // lanes)
     window = window_iterations(h, w, c, lanes, lanes, k, s, t, oh, ow)
-    res = (cost.control() + cost.window_buffer(k, s, w, c, lanes, x.fmt.width)
+    res = (cost.control() + win_res + m_res
            + cost.Resources(lut=lanes * x.fmt.width * 2, ff=lanes * x.fmt.width))  # max, cast
     return KernelCall(ident, "hwgen::maxpool2d", cfg, config, [_pack(x.fmt, lanes)],
                       [_pack(y.fmt, lanes)], [], max(reduce, window) + WINDOW_DEPTH,
-                      resources=res, fill=min(1.0, (k - t + s) / h))
+                      resources=res, fill=min(1.0, (k - t + s) / h),
+                      storage={"window": win_store, "m": m_store})
 
 
 def global_avgpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall:
@@ -368,20 +435,22 @@ def global_avgpool_call(graph: Graph, node: Node, fold: Folding, ident: str) -> 
     _check(c % lanes == 0, where, f"lanes {lanes} do not divide {c} channels")
     _check(fold.out_lanes in (None, lanes), where, "global average pooling keeps the lane count")
     recip, rfrac = op.reciprocal(h * w)
+    sum_bits = op.sum_format(x.fmt, h * w).width
+    acc_res, acc_store = cost.rmw_memory(c // lanes, sum_bits, banks=lanes)  # running sums
     cfg = f"{ident}_config"
     config = _struct(cfg, {"in_t": x.fmt.cpp(), "out_t": y.fmt.cpp(),
                            "sum_t": op.sum_format(x.fmt, h * w).cpp()},
                      [("unsigned", "IN_H", h), ("unsigned", "IN_W", w), ("unsigned", "C", c),
                       ("unsigned", "LANES", lanes), ("unsigned", "RECIP_BITS", RECIP_BITS),
-                      ("unsigned", "RECIP", recip), ("int", "RECIP_FRAC", rfrac)],
+                      ("unsigned", "RECIP", recip), ("int", "RECIP_FRAC", rfrac),
+                      ("int", "ACC_STORAGE", cost.STORAGE_CPP[acc_store])],
                      f"{node.name}: global average pool, {c}x{h}x{w} -> {c}")
-    sum_bits = op.sum_format(x.fmt, h * w).width
-    res = (cost.control() + cost.memory(c // lanes, sum_bits, banks=lanes)[0]  # running sums
+    res = (cost.control() + acc_res
            + cost.Resources(dsp=lanes * (1 + (sum_bits > 25)),  # x reciprocal, per lane
                             lut=lanes * (sum_bits + y.fmt.width), ff=lanes * 2 * sum_bits))
     return KernelCall(ident, "hwgen::global_avgpool", cfg, config, [_pack(x.fmt, lanes)],
                       [_pack(y.fmt, lanes)], [], h * w * c // lanes + SIMPLE_DEPTH + 2,
-                      resources=res)
+                      resources=res, storage={"acc": acc_store})
 
 
 # ---- stream plumbing -------------------------------------------------------------------------
@@ -446,34 +515,45 @@ def regroup_call(ident: str, fmt: FixedType, channels: int, pixels: int, in_lane
                       resources=_plumbing(max(in_lanes, out_lanes) * fmt.width * 2))
 
 
-def _axi_config(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int, what: str
-                ) -> tuple[str, str, int]:
+def _axi_config(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int, what: str,
+                beat_bits: int | None) -> tuple[str, str, int, int]:
     _check(channels % lanes == 0, ident, f"lanes {lanes} do not divide {channels} channels")
-    bits = axi_bits(fmt, lanes)
+    bits = beat_bits or axi_bits(fmt, lanes)
+    beats = axis_beats(fmt, lanes, bits)
     cfg = f"{ident}_config"
     config = _struct(cfg, {"data_t": fmt.cpp()},
                      [("unsigned", "CHANNELS", channels), ("unsigned", "PIXELS", pixels),
-                      ("unsigned", "LANES", lanes), ("unsigned", "AXI_BITS", bits)],
-                     f"{ident}: {what}, {bits}-bit AXI4-Stream words")
-    return cfg, config, bits
+                      ("unsigned", "LANES", lanes), ("unsigned", "AXI_BITS", bits),
+                      ("unsigned", "BEATS", beats)],
+                     f"{ident}: {what}, {bits}-bit AXI4-Stream beats, {beats} per word")
+    return cfg, config, bits, beats
 
 
-def axis_in_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int
-                 ) -> KernelCall:
-    """AXI4-Stream -> stream words (axi.h)."""
-    cfg, config, bits = _axi_config(ident, fmt, channels, pixels, lanes, "AXI4-Stream input")
+def _axis_plumbing(fmt: FixedType, lanes: int, bits: int, beats: int) -> Resources:
+    """A beat register, and a word-wide shift register when a word takes several beats."""
+    return _plumbing(bits if beats == 1 else bits + lanes * fmt.width)
+
+
+def axis_in_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int,
+                 beat_bits: int | None = None) -> KernelCall:
+    """AXI4-Stream -> stream words (axi.h); ``beat_bits`` (default: a whole word per beat) is the
+    TDATA width, a word arriving in consecutive beats."""
+    cfg, config, bits, beats = _axi_config(ident, fmt, channels, pixels, lanes,
+                                           "AXI4-Stream input", beat_bits)
     return KernelCall(ident, "hwgen::axis_to_stream", cfg, config, [f"hwgen::axis_t<{bits}>"],
-                      [_pack(fmt, lanes)], [], pixels * channels // lanes + SIMPLE_DEPTH,
-                      resources=_plumbing(bits))
+                      [_pack(fmt, lanes)], [], pixels * channels // lanes * beats + SIMPLE_DEPTH,
+                      resources=_axis_plumbing(fmt, lanes, bits, beats))
 
 
-def axis_out_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int
-                  ) -> KernelCall:
-    """Stream words -> AXI4-Stream, TLAST on the frame's last word (axi.h)."""
-    cfg, config, bits = _axi_config(ident, fmt, channels, pixels, lanes, "AXI4-Stream output")
+def axis_out_call(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int,
+                  beat_bits: int | None = None) -> KernelCall:
+    """Stream words -> AXI4-Stream, TLAST on the frame's last beat (axi.h); ``beat_bits`` as in
+    axis_in_call."""
+    cfg, config, bits, beats = _axi_config(ident, fmt, channels, pixels, lanes,
+                                           "AXI4-Stream output", beat_bits)
     return KernelCall(ident, "hwgen::stream_to_axis", cfg, config, [_pack(fmt, lanes)],
-                      [f"hwgen::axis_t<{bits}>"], [], pixels * channels // lanes + SIMPLE_DEPTH,
-                      resources=_plumbing(bits))
+                      [f"hwgen::axis_t<{bits}>"], [], pixels * channels // lanes * beats
+                      + SIMPLE_DEPTH, resources=_axis_plumbing(fmt, lanes, bits, beats))
 
 
 # ---- dispatch --------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ vectors (writing it: ``hwgen.outdir``)."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from ..pynq_driver import to_stream
 MODEL_FILE = "model.onnx"  # the normalised float model the project was generated from
 CONFIG_FILE = "config.yaml"  # its fully resolved fixed-point configuration
 VECTOR_DIR = Path("tb") / "tb_data"
+REQUIRED_META = ("hwgen", "top", "model")  # what every backend writes into PROJECT_FILE
 
 
 def vector_inputs(graph: Graph, count: int, start: int = 0) -> list[np.ndarray]:
@@ -62,9 +64,14 @@ class Project:
             raise HwgenError(f"{d}: not an hwgen project (no {PROJECT_FILE}); create one with "
                              "`hwgen generate`")
         try:
-            return cls(d, json.loads(f.read_text()))
-        except (json.JSONDecodeError, OSError) as exc:
+            meta = json.loads(f.read_text())
+        except (ValueError, OSError) as exc:
             raise HwgenError(f"{f}: unreadable ({exc})") from None
+        missing = [k for k in REQUIRED_META if not isinstance(meta, dict) or k not in meta]
+        if missing:
+            raise HwgenError(f"{f}: not written by hwgen generate (no {missing[0]!r}); "
+                             "regenerate the project")
+        return cls(d, meta)
 
     def graph(self) -> Graph:
         """The quantised graph, rebuilt from the project's own model and configuration."""
@@ -87,7 +94,12 @@ class Project:
         graph = self.graph()
         folder.mkdir(parents=True, exist_ok=True)
         for name, data in vector_files(graph, vector_inputs(graph, n - have, have), have).items():
-            (folder / name).write_bytes(data)
+            tmp = folder / f".{name}.{os.getpid()}.tmp"  # never a half-written vector
+            try:
+                tmp.write_bytes(data)
+                os.replace(tmp, folder / name)
+            finally:
+                tmp.unlink(missing_ok=True)
 
     def first_diverging_layer(self, trace_dir: Path, images: int) -> str | None:
         """Name of the first layer whose C-simulated output differs from the golden model's, on

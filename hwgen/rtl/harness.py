@@ -64,7 +64,8 @@ class Bench:
         self.inputs, self.expected = [], []
         for i in range(cfg["images"]):
             x = np.fromfile(folder / f"input_{i}.bin", dtype=np.int32)
-            self.inputs.append(pack_stream(x, ins["lanes"], ins["width"]).tobytes())
+            self.inputs.append(pack_stream(x, ins["lanes"], ins["width"],
+                                           ins.get("axi_bits")).tobytes())
             self.expected.append(np.fromfile(folder / f"expected_{i}.bin", dtype=np.int32))
         self.out_count = self.expected[0].size
         self.per_image = [0] * cfg["images"]
@@ -76,7 +77,7 @@ class Bench:
     def check(self, i: int, frame, where: str) -> None:
         outs = self.cfg["out"]
         got = unpack_output(np.frombuffer(bytes(frame.tdata), dtype=np.uint8), outs["lanes"],
-                            outs["width"], outs["signed"])
+                            outs["width"], outs["signed"], axi_bits=outs.get("axi_bits"))
         want = self.expected[i]
         bad = (np.flatnonzero(got != want) if got.size == want.size
                else np.arange(max(want.size, 1)))

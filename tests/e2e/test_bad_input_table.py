@@ -125,7 +125,9 @@ CASES: dict[str, Case] = {
     # ---- projects ----------------------------------------------------------------------------
     "csim_not_project": (["csim", "{tmp}"], {}, ("not an hwgen project",)),
     "csim_corrupt_project_file": (["csim", "{tmp}"], {"hwgen_project.json": "{not json"}, ("hwgen_project.json", "unreadable")),
-    "rtlsim_hls_project": (["rtlsim", "{tmp}"], {"hwgen_project.json": '{"hwgen": "0", "top": "t"}'}, ("--backend rtl",)),
+    "rtlsim_hls_project": (["rtlsim", "{tmp}"], {"hwgen_project.json": '{"hwgen": "0", "top": "t", "model": "m"}'}, ("--backend rtl",)),
+    "csim_foreign_project_file": (["csim", "{tmp}"], {"hwgen_project.json": '{"hwgen": "0"}'}, ("hwgen_project.json", "'top'")),
+    "csim_project_file_is_a_list": (["csim", "{tmp}"], {"hwgen_project.json": '[1, 2]'}, ("hwgen_project.json", "regenerate")),
     # ---- labelled images ---------------------------------------------------------------------
     "labels_missing": (["eval", "{model}", "--images", "{tmp}/img", "--labels", "{tmp}/l.tsv", "--calib", "{tmp}/img"],
                        {}, ("l.tsv", "no such labels file")),

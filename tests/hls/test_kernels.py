@@ -263,15 +263,23 @@ def test_conv_call_text_and_cycles():
     assert kc.call(["a"], ["b"]) == ("hwgen::conv2d<fire2_expand3x3_config>(a, b, "
                                      "fire2_expand3x3_w, fire2_expand3x3_b);")
     assert kc.in_lanes == [2] and kc.out_lanes == [3]
-    (wn, wt, wv), (bn, bt, bv) = kc.arrays
+    (wn, wt, wv, wl), (bn, bt, bv, bl) = kc.arrays
     assert (wn, wt, bn) == ("fire2_expand3x3_w", f"hwgen::int_t<{op.weight_fmt.width}>",
                             "fire2_expand3x3_b")
     np.testing.assert_array_equal(wv, K.pack_conv_weights(op.weight_raw(), 3, 4))
     np.testing.assert_array_equal(bv << (op.accum_fmt.frac - op.bias_fmt.frac),
                                   op.bias_raw_in_accum())
-    head = f"static const {wt} fire2_expand3x3_w[{wv.size}] = {{"
+    # ROM words: NF*SF words of PE*SIMD weights, NF words of PE biases (conv2d.h)
+    assert (wl, bl) == (12, 3)
+    head = f"static const hwgen::Pack<{wt}, 12> fire2_expand3x3_w[{wv.size // 12}] = {{"
     assert kc.arrays[0].definition().startswith(head)
-    assert any("ARRAY_RESHAPE variable=fire2_expand3x3_w cyclic factor=12" in p for p in kc.pragmas)
+    assert kc.arrays[1].definition().startswith(f"static const hwgen::Pack<{bt}, 3> "
+                                                f"fire2_expand3x3_b[2] = {{")
+    # the kernel owns its arrays' pragmas: nothing for the top; the storage is in the config
+    assert kc.pragmas == []
+    assert set(kc.storage) == {"weights", "bias", "xbuf", "window"}
+    assert f"static const int W_STORAGE = hwgen::STORE_{kc.storage['weights'].upper()};" \
+        in kc.config
     mvau = 10 * 9 * (6 // 3) * (9 * 8 // 4)
     assert mvau < kc.cycles <= mvau + K.MVAU_DEPTH + 1
     # a 1x1 conv is a plain matrix-vector unit
