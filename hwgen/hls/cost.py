@@ -19,7 +19,7 @@ builds from the kernels' code, in the terms of the FINN cost models:
   asynchronous read lets the update complete within ``depth`` >= 3 iterations at II=1);
 * every array a kernel declares is bound (``BIND_STORAGE``) to the memory chosen here: kernels.py
   passes the choice to the kernel as a ``*_STORAGE`` constant of its config struct;
-* an AXI4 master read port (Vitis' m_axi adapter and its read buffer): one BRAM36, 800 LUTs,
+* an AXI4 master read port (Vitis' m_axi adapter and its read buffer): one BRAM18, 800 LUTs,
   900 FFs (M_AXI_READ: a measured 32-bit port, rounded up for 64 bits).
 """
 from __future__ import annotations
@@ -38,9 +38,11 @@ RMW_REG_DEPTH = 3
 #: C++ enumerators of hwgen::storage_kind (types.h) for each storage the estimator chooses
 STORAGE_CPP = {"lutram": "hwgen::STORE_LUTRAM", "bram": "hwgen::STORE_BRAM",
                "registers": "hwgen::STORE_REG"}
-#: Vitis HLS's m_axi read adapter: a read-only 32-bit gmem port on an xc7z020 reports 657 LUT, 671
-#: FF, 2 BRAM18 (csynth.rpt of a public Vitis HLS 2025.2 project); 64 bits and rounded up
-M_AXI_READ = {"bram36": 1.0, "lut": 800, "ff": 900}
+#: Vitis HLS's m_axi read adapter: a read-only 32-bit gmem port on an xc7z020 reports 657 LUT and
+#: 671 FF (csynth.rpt of a public Vitis HLS 2025.2 project), rounded up for 64 bits; its read
+#: buffer holds the outstanding bursts, 4 x 16 beats x 64 bits = 4 Kbit here (top.cpp.j2): one
+#: BRAM18
+M_AXI_READ = {"bram36": 0.5, "lut": 800, "ff": 900}
 KERNEL_CONTROL = {"lut": 150, "ff": 200}  # loop counters, FSM, stream handshakes
 
 

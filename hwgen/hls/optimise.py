@@ -152,7 +152,9 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
         for r in movable:
             trial = {**extra, r["name"]: {**extra.get(r["name"], {}), "weights": "ddr"}}
             t_est = estimate(graph, board, _merge(plan, user, trial), cap)
-            if t_est["bram36"] < est["bram36"]:
+            # a move costs LUTs (the master, its interconnect port): never past the budget
+            if t_est["bram36"] < est["bram36"] and (t_est["lut"] <= lim["lut"]
+                                                    or t_est["lut"] <= est["lut"]):
                 extra, est = trial, t_est
                 break
         else:

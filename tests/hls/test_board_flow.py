@@ -1,6 +1,6 @@
 """The board flow of a generated project: vivado.tcl under stubbed Vivado commands,
 scripts/build_bitstream.sh's checks, the PYNQ driver's packing against hwgen's own, and bring-up
-against a fake ``pynq`` whose DMA runs the golden model."""
+against the fake ``pynq`` of tests/hls/fake_pynq.py with the golden model behind its DMA."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,16 +8,16 @@ import json
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import onnx_factory as F
+from fake_pynq import FakeBoard
 from hwgen import pynq_driver as drv
 from hwgen.cli import main
-from hwgen.hls.ddr import unpack_ddr_weights
+from hwgen.hls.ddr import beats_per_word, unpack_ddr_weights
 from hwgen.hls.kernels import pack_axi, pack_conv_weights, unpack_axi
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,11 @@ foreach cmd {create_project open_project set_property current_project current_fi
              update_compile_order reset_run launch_runs wait_on_run get_runs} {
     proc $cmd {args} [format {lappend ::calls [list %s {*}$args]; return [lindex $args end]} $cmd]
 }
+# board files present: get_board_parts -quiet <board_part> lists the part it was asked for
+proc get_board_parts {args} {
+    lappend ::calls [list get_board_parts {*}$args]
+    return [lindex $args end]
+}
 proc get_ipdefs {args} {
     lappend ::calls [list get_ipdefs {*}$args]
     return [list [string map {* 1.0} [lindex $args end]] [string map {* 1.1} [lindex $args end]]]
@@ -65,6 +70,10 @@ proc get_property {prop args} {
     switch -- $prop {
         PROGRESS { return $::env(PROGRESS) }
         DIRECTORY { return $::env(RUNDIR) }
+        STATS.WNS { return 0.250 }
+        STATS.TNS { return 0.0 }
+        STATS.WHS { return 0.031 }
+        STATS.THS { return 0.0 }
         default { return "" }
     }
 }
@@ -131,15 +140,28 @@ def test_vivado_tcl_runs_under_stubs(projects, tmp_path, board, part, board_part
     assert order == sorted(order), lines
     assert f"-part {part}" in out and f"set_property board_part {board_part}" in out
     assert "apply_board_preset" in out and f"bd_rule:{ps}" in out
+    assert f"get_board_parts -quiet {board_part}" in out
+    assert order[0] < first(lambda ln: ln.startswith("get_board_parts")) < \
+        first(lambda ln: ln.startswith("set_property board_part")) < order[2]
     assert "CONFIG.c_include_sg 0" in out and "CONFIG.c_sg_length_width 26" in out
-    # 24-bit pixel words need a width converter in front of the 32-bit MM2S stream; the logits
-    # words go into S2MM through one only when they are not a power-of-two width
+    # the IP's AXI4-Stream widths are DMA-legal, so the DMA's streams are set equal to them and
+    # connected directly: no width converter anywhere
     meta = _meta(projects[board])
+    in_bits = meta["stream"]["in"]["axi_bits"]
     out_bits = meta["stream"]["out"]["axi_bits"]
-    s2mm = 1 << (out_bits - 1).bit_length()
-    assert "CONFIG.c_m_axis_mm2s_tdata_width 32" in out
-    assert f"CONFIG.c_s_axis_s2mm_tdata_width {max(s2mm, 8)}" in out
-    assert "axis_in_width" in out and ("axis_out_width" in out) == (s2mm != out_bits)
+    assert in_bits in (8, 16, 32, 64) and out_bits in (8, 16, 32, 64), (in_bits, out_bits)
+    dma = [ln for ln in lines if ln.startswith("set_property") and "c_include_sg" in ln]
+    assert len(dma) == 1
+    words = dma[0].split()
+    cfg = {w: words[i + 1] for i, w in enumerate(words) if w.startswith("CONFIG.")}
+    assert cfg["CONFIG.c_m_axis_mm2s_tdata_width"] == str(in_bits)
+    assert cfg["CONFIG.c_s_axis_s2mm_tdata_width"] == str(out_bits)
+    assert "axis_dwidth_converter" not in out
+    assert not any(ln.startswith("create_bd_cell") and "dwidth" in ln for ln in lines)
+    assert "axis_in_width" not in out and "axis_out_width" not in out
+    assert "connect_bd_intf_net axi_dma_0/M_AXIS_MM2S " in out
+    assert any(ln.startswith("connect_bd_intf_net ") and ln.endswith(" axi_dma_0/S_AXIS_S2MM")
+               for ln in lines)
     # the two weight masters, each through its own SmartConnect to an HP port of its own
     hps = ["S_AXI_HP1", "S_AXI_HP2"] if ps == "processing_system7" else ["S_AXI_HP1_FPD",
                                                                           "S_AXI_HP2_FPD"]
@@ -158,6 +180,13 @@ def test_vivado_tcl_runs_under_stubs(projects, tmp_path, board, part, board_part
     assert f"connect_bd_net {clk} hwgen_top_0/ap_clk" in out
     assert "connect_bd_net rst_fabric/peripheral_aresetn axi_dma_0/axi_resetn" in out
     assert cmds.count("wait_on_run") == 3
+    report = json.loads((work / "overlay" / "build_report.json").read_text())
+    assert report["wns_ns"] == 0.25 and report["whs_ns"] == 0.031 and report["timing_met"]
+    # routed timing read from impl_1 after routing, before write_bitstream
+    stats = [i for i, ln in enumerate(lines) if ln.startswith("get_property STATS.")]
+    assert {lines[i].split()[1] for i in stats} == {"STATS.WNS", "STATS.TNS", "STATS.WHS",
+                                                     "STATS.THS"}
+    assert order[-2] < min(stats) and max(stats) < order[-1]
     assert (work / "overlay" / f"{name}.bit").read_bytes() == b"bit"
     assert (work / "overlay" / f"{name}.hwh").read_text() == "<hwh/>"
 
@@ -264,100 +293,84 @@ def test_preprocess_and_top5(tmp_path):
     assert [i for i, _, _ in t] == [1, 3, 2, 6, 5] and t[0][1] == "b" and t[3][1] == "class 6"
 
 
-# ---- (d) HwgenOverlay and bring-up against a fake pynq ---------------------------------------
-def _fake_pynq(project: Path, corrupt: bool = False, with_dma: bool = True):
+# ---- (d) HwgenOverlay and bring-up against the fake pynq, the golden model behind its DMA -----
+def _golden_board(project: Path, corrupt: bool = False, **kw) -> FakeBoard:
+    """A FakeBoard (tests/hls/fake_pynq.py) whose accelerator answers every input frame with the
+    golden model's output, packed as the IP would (``corrupt``: one bit of every answer flipped).
+    Before answering it checks that what each weight port points at decodes to that layer's
+    weights; ``board.golden_frames`` counts the frames answered."""
+    import yaml
+
     from hwgen.golden import GoldenModel
     from hwgen.hls.project import Project
 
-    meta = _meta(project)
-    s = meta["stream"]
     graph = Project.open(project).graph()
     golden = GoldenModel(graph)
-    state = {"starts": 0, "regs": {}, "buffers": []}
-
-    class Buf(np.ndarray):
-        def flush(self):
-            state["flushed"] = True
-
-        def invalidate(self):
-            pass
-
-    def allocate(shape, dtype):
-        buf = np.zeros(shape, dtype=dtype).view(Buf)
-        buf.physical_address = 0x2000_0000 + 0x100_0000 * len(state["buffers"])
-        state["buffers"].append(buf)
-        return buf
+    folding = yaml.safe_load((project / "config.yaml").read_text())["folding"]
+    cache: dict[bytes, bytes] = {}
 
     def ddr_weights_ok() -> bool:
         """What the accelerator would read through each weight port: the layer's weights."""
-        ddr = meta["ddr"]
+        ddr = board.meta["ddr"]
         for layer in ddr["layers"]:
             reg = layer["register"]
-            addr = state["regs"].get(reg, 0) | (state["regs"].get(reg + 4, 0) << 32
-                                               if ddr["addr64"] else 0)
-            buf = next(b for b in state["buffers"]
-                       if b.physical_address <= addr < b.physical_address + b.size)
+            addr = board.regs.get(reg, 0) | ((board.regs.get(reg + 4, 0) << 32)
+                                             if ddr["addr64"] else 0)
+            buf = next((b for b in board.buffers
+                        if b.physical_address <= addr < b.physical_address + b.nbytes), None)
+            if buf is None:
+                return False
             node = graph.node(layer["layer"])
-            fold = json_folding[layer["layer"]]
+            fold = folding[layer["layer"]]
+            pe, simd, width = fold["pe"], fold["simd"], node.op.weight_fmt.width
+            want = pack_conv_weights(node.op.weight_raw(), pe, simd)
+            nbytes = want.size // (pe * simd) * beats_per_word(pe, simd, width) * 8
             start = addr - buf.physical_address
-            n = node.op.weight.size * node.op.weight_fmt.width // 8 + 64
-            got = unpack_ddr_weights(np.asarray(buf[start:start + n // 8 * 8 * 2]).view("<u8"),
-                                     fold["pe"], fold["simd"], node.op.weight_fmt.width, True)
-            want = pack_conv_weights(node.op.weight_raw(), fold["pe"], fold["simd"])
+            image = np.asarray(buf).view(np.uint8)[start: start + nbytes]
+            if image.size != nbytes:
+                return False
+            got = unpack_ddr_weights(image.view("<u8"), pe, simd, width, True)
             if not np.array_equal(got[:want.size], want):
                 return False
         return True
 
-    import yaml
-    json_folding = yaml.safe_load((project / "config.yaml").read_text())["folding"]
-
-    class Channel:
-        def __init__(self, send):
-            self.send = send
-
-        def transfer(self, buf):
-            if not self.send:
-                state["out"] = buf
-                return
-            assert state["starts"] > 0, "DMA before ap_start"
-            assert state.get("flushed"), "input buffer not flushed"
-            assert ddr_weights_ok(), "the weight ports do not point at the layers' weights"
-            vals = drv.unpack_output(buf, s["in"]["lanes"], s["in"]["width"], s["in"]["signed"])
+    def respond(frame: bytes) -> bytes:
+        assert ddr_weights_ok(), "the weight ports do not point at the layers' weights"
+        board.golden_frames += 1
+        if frame not in cache:
+            s = board.s
+            vals = drv.unpack_output(frame, s["in"]["lanes"], s["in"]["width"],
+                                     s["in"]["signed"], int(np.prod(s["input_shape"])),
+                                     axi_bits=s["in"].get("axi_bits"))
             c, h, w = s["input_shape"]
             y = golden.run(vals.reshape(h, w, c).transpose(2, 0, 1))
-            words = drv.pack_input(y, s["out"]["lanes"], s["out"]["width"]).reshape(-1)
+            out = bytearray(board.pack("out", drv.to_stream(y)))
             if corrupt:
-                words[3] ^= 1
-            state["out"][: words.size] = words
+                out[3] ^= 1
+            cache[frame] = bytes(out)
+        return cache[frame]
 
-        def wait(self):
-            pass
+    board = FakeBoard(project, responder=respond, **kw)
+    board.golden_frames = 0
+    return board
 
-    class DMA:
-        sendchannel, recvchannel = Channel(True), Channel(False)
 
-    class IP:
-        def write(self, offset, value):
-            if offset == 0:
-                assert value & 1
-                state["starts"] += 1
-            else:
-                assert offset in {r for lay in meta["ddr"]["layers"]
-                                  for r in (lay["register"], lay["register"] + 4)}
-                state["regs"][offset] = value
+def _ap_starts(board: FakeBoard) -> list[int]:
+    """The values written to the control register (0x00) with ap_start set."""
+    return [e[2] for e in board.log if e[0] == "write" and e[1] == 0 and e[2] & drv.AP_START]
 
-    class Overlay:
-        def __init__(self, bitfile, download=True):
-            assert Path(bitfile).is_file()
-            self.ip_dict = {"hwgen_top_0": {"type": "hwgen:hwgen:hwgen_top:1.0"}}
-            self.hwgen_top_0 = IP()
-            if with_dma:
-                self.ip_dict["axi_dma_0"] = {"type": "xilinx.com:ip:axi_dma:7.1"}
-                self.axi_dma_0 = DMA()
 
-    mod = types.ModuleType("pynq")
-    mod.Overlay, mod.allocate = Overlay, allocate
-    return mod, state
+def _inputs_flushed(board: FakeBoard) -> bool:
+    """Every MM2S transfer comes after a cache flush made since the previous one."""
+    flushed = False
+    for e in board.log:
+        if e[0] == "flush":
+            flushed = True
+        elif e[0] == "mm2s":
+            if not flushed:
+                return False
+            flushed = False
+    return True
 
 
 @pytest.fixture
@@ -379,44 +392,74 @@ def _bringup(project: Path):
     return mod
 
 
+BATCH = 4  # frames of bring-up's throughput batch
+
+
 @pytest.mark.parametrize("corrupt,with_dma,status", [(False, True, 0), (True, True, 1),
                                                      (False, False, 1)])
 def test_bringup_with_fake_pynq(board_copy, monkeypatch, capsys, corrupt, with_dma, status):
     assert (board_copy / "driver/hwgen_driver.py").read_text() == \
         Path(drv.__file__).read_text()
-    fake, state = _fake_pynq(board_copy, corrupt, with_dma)
-    monkeypatch.setitem(sys.modules, "pynq", fake)
+    fake = _golden_board(board_copy, corrupt, with_dma=with_dma)
+    monkeypatch.setitem(sys.modules, "pynq", fake.module())
     monkeypatch.syspath_prepend(str(board_copy / "driver"))
     try:
-        assert _bringup(board_copy).main([str(board_copy)]) == status
+        assert _bringup(board_copy).main([str(board_copy), "--batch", str(BATCH)]) == status
     finally:
         sys.modules.pop("hwgen_driver", None)
     out = capsys.readouterr().out
     assert "PASS  bitstream loads" in out
+    if with_dma:
+        # weights placed and their pointers read back before any frame; inputs flushed; the IP
+        # started once (auto-restart) before the first input; every frame answered by the
+        # golden model: the single-frame latency run, the two vectors, the batch
+        assert "PASS  weights in DDR" in out and fake.weights_ok()
+        assert _inputs_flushed(fake)
+        starts = _ap_starts(fake)
+        assert len(starts) == 1 and starts[0] & drv.AUTO_RESTART
+        first_start = next(i for i, e in enumerate(fake.log) if e[0] == "write" and e[1] == 0)
+        first_mm2s = next(i for i, e in enumerate(fake.log) if e[0] == "mm2s")
+        assert first_start < first_mm2s
+        assert fake.golden_frames == fake.frames_out == 1 + 2 + BATCH
     if status == 0:
         assert "PASS  vector 0" in out and "PASS  vector 1" in out
-        assert out.strip().endswith("BRING-UP PASS") and state["starts"] == 2
+        assert f"PASS  batch of {BATCH}" in out and "FAIL" not in out
+        assert out.strip().endswith("BRING-UP PASS")
     elif with_dma:
         assert "FAIL  vector 0" in out and "first at" in out
         assert out.strip().splitlines()[-1].startswith("BRING-UP FAIL")
     else:
         assert "FAIL  AXI DMA present" in out and "vector" not in out
+        assert not fake.frames_in and not _ap_starts(fake)
 
 
 def test_overlay_classify_with_fake_pynq(board_copy, monkeypatch):
     from hwgen.golden import GoldenModel
     from hwgen.hls.project import Project
 
-    fake, state = _fake_pynq(board_copy)
-    monkeypatch.setitem(sys.modules, "pynq", fake)
+    fake = _golden_board(board_copy)
+    monkeypatch.setitem(sys.modules, "pynq", fake.module())
     ov = drv.HwgenOverlay(board_copy, auto_restart=True)
     rng = np.random.default_rng(0)
-    img = rng.integers(0, 256, size=(80, 100, 3), dtype=np.uint8)
-    res = ov.classify(img, [f"n{i}" for i in range(1000)])
-    graph = Project.open(board_copy).graph()
-    want = GoldenModel(graph).logits(drv.preprocess_image(img, 64).astype(np.float32))
-    assert np.array_equal(res["logits"], want.reshape(-1))
-    assert [t[0] for t in res["top5"]] == [t[0] for t in drv.top5(want)]
-    assert res["top5"][0][1] == f"n{res['top5'][0][0]}" and res["fps"] > 0
-    ov.classify(img)
-    assert state["starts"] == 1  # auto-restart: ap_start written once
+    imgs = [rng.integers(0, 256, size=(80, 100, 3), dtype=np.uint8),
+            rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)]
+    names = [f"n{i}" for i in range(1000)]
+    golden = GoldenModel(Project.open(board_copy).graph())
+    wants = [golden.logits(drv.preprocess_image(im, 64).astype(np.float32)).reshape(-1)
+             for im in imgs]
+    res = ov.classify(imgs[0], names)
+    assert np.array_equal(res["logits"], wants[0])
+    assert [t[0] for t in res["top5"]] == [t[0] for t in drv.top5(wants[0])]
+    assert res["top5"][0][1] == f"n{res['top5'][0][0]}"
+    assert res["latency_ms"] > 0 and "fps" not in res  # throughput needs a batch
+    assert [t[0] for t in ov.classify(imgs[0])["top5"]] == [t[0] for t in res["top5"]]
+    # a batch: each image's top-5 and logits, and the batch's throughput
+    batch, stats = ov.classify_batch(imgs, names)
+    assert len(batch) == 2
+    for r, want in zip(batch, wants):
+        assert np.array_equal(r["logits"], want)
+        assert [t[0] for t in r["top5"]] == [t[0] for t in drv.top5(want)]
+        assert r["top5"][0][1] == f"n{r['top5'][0][0]}"
+    assert stats["frames"] == 2 and stats["fps"] > 0
+    assert len(_ap_starts(fake)) == 1  # auto-restart: ap_start written once
+    assert _inputs_flushed(fake) and fake.golden_frames == fake.frames_out == 2 + 1 + 2

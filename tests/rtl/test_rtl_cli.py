@@ -12,13 +12,13 @@ def test_rtlsim_not_a_project(tmp_path, capsys):
 
 
 def test_rtlsim_no_rtl_and_no_sources(tmp_path, capsys):
-    (tmp_path / "hwgen_project.json").write_text('{"top": "hwgen_top", "stream": {}}')
+    (tmp_path / "hwgen_project.json").write_text('{"hwgen": "0.1.0", "top": "hwgen_top", "model": "m", "stream": {}}')
     assert main(["rtlsim", str(tmp_path)]) == 2
     assert "--backend rtl" in capsys.readouterr().err
 
 
 def test_rtlsim_sources_without_verilog(tmp_path, capsys):
-    (tmp_path / "hwgen_project.json").write_text('{"top": "hwgen_top", "stream": {"in": 1}}')
+    (tmp_path / "hwgen_project.json").write_text('{"hwgen": "0.1.0", "top": "hwgen_top", "model": "m", "stream": {"in": 1}}')
     (tmp_path / "empty").mkdir()
     assert main(["rtlsim", str(tmp_path), "--sources", str(tmp_path / "empty")]) == 2
     assert "no .v or .sv files" in capsys.readouterr().err
