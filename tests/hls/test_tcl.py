@@ -13,6 +13,7 @@ import pytest
 
 import onnx_factory as F
 from hwgen.cli import main
+from hwgen.hls.generate import FIRE_DIRS
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_SCRIPT = ROOT / "scripts" / "build_bitstream.sh"
@@ -59,9 +60,10 @@ def _run_hls(project: Path, tmp: Path, argv: str = "", env: dict | None = None,
     work = tmp / "hls"
     work.mkdir(exist_ok=True)
     shutil.copy(project / "build_prj.tcl", work / "build_prj.tcl")
-    if (project / "fire_cosim").is_dir():
-        (work / "fire_cosim").mkdir(exist_ok=True)
-        shutil.copy(project / "fire_cosim" / "build_prj.tcl", work / "fire_cosim" / "build_prj.tcl")
+    for sub in FIRE_DIRS:
+        if (project / sub).is_dir():
+            (work / sub).mkdir(exist_ok=True)
+            shutil.copy(project / sub / "build_prj.tcl", work / sub / "build_prj.tcl")
     if prj_exists:
         (work / f"{_name(project)}_prj").mkdir(exist_ok=True)
     stub = tmp / "hls_stub.tcl"
@@ -77,24 +79,26 @@ def _cmd(lines, name):
     return [ln for ln in lines if ln.split()[0] == name]
 
 
-def test_only_csim_or_synth_reset_the_project(project, tmp_path):
-    for steps in ("cosim", "export", "cosim export"):
+def test_only_synth_resets_the_project(project, tmp_path):
+    """A synthesis takes hours: only the synth step starts afresh (csim alone keeps it)."""
+    for steps in ("cosim", "export", "cosim export", "csim"):
         proc, lines = _run_hls(project, tmp_path, steps)
         assert proc.returncode == 0, proc.stderr
         assert _cmd(lines, "open_project") == [f"open_project {_name(project)}_prj"], lines
         assert "-reset" not in " ".join(_cmd(lines, "open_solution")), lines
-        assert not _cmd(lines, "csynth_design") and not _cmd(lines, "csim_design")
+        assert not _cmd(lines, "csynth_design")
+        assert bool(_cmd(lines, "csim_design")) == (steps == "csim")
     proc, lines = _run_hls(project, tmp_path, "cosim")
     assert [ln.split()[0] for ln in lines if ln.endswith("_design") or "_design " in ln] == \
         ["cosim_design"]
-    for steps in ("synth", "csim", "synth export", ""):  # as vitis_hls -f ... -tclargs passes them
+    for steps in ("synth", "csim synth", "synth export", ""):  # as vitis_hls -f -tclargs passes them
         proc, lines = _run_hls(project, tmp_path, steps)
         assert proc.returncode == 0, proc.stderr
         assert _cmd(lines, "open_project") == [f"open_project -reset {_name(project)}_prj"]
         assert _cmd(lines, "open_solution")[0].startswith("open_solution -reset solution1")
         designs = [ln.split()[0] for ln in lines if ln.split()[0].endswith("_design")]
         assert designs == ([f"{s}_design".replace("synth_", "csynth_") for s in steps.split()]
-                           or ["csim_design", "csynth_design", "cosim_design", "export_design"])
+                           or ["csim_design", "csynth_design", "export_design"])
     # co-simulating before any synthesis: one clear message
     (tmp_path / "none").mkdir()
     proc, _ = _run_hls(project, tmp_path / "none", "cosim", prj_exists=False)
@@ -117,8 +121,7 @@ def test_design_files_get_ndebug_like_the_testbench(project, tmp_path):
     ("", {"HWGEN_HLS_STEPS": "synth export"}, ["csynth_design", "export_design"]),
     # ... or argv holding the launcher's own words (the script's path, options)
     ("{script}", {"HWGEN_HLS_STEPS": "synth,export"}, ["csynth_design", "export_design"]),
-    ("--mode hls --tcl {script}", {}, ["csim_design", "csynth_design", "cosim_design",
-                                       "export_design"]),
+    ("--mode hls --tcl {script}", {}, ["csim_design", "csynth_design", "export_design"]),
     ("--mode hls --tcl {script} --tclargs cosim", {}, ["cosim_design"])])
 def test_steps_as_vitis_run_and_vitis_hls_pass_them(project, tmp_path, argv, env, expected):
     proc, lines = _run_hls(project, tmp_path, argv, env)
@@ -126,37 +129,43 @@ def test_steps_as_vitis_run_and_vitis_hls_pass_them(project, tmp_path, argv, env
     assert [ln.split()[0] for ln in lines if ln.split()[0].endswith("_design")] == expected
 
 
-def test_cosim_small_step_cosimulates_one_fire_in_its_own_project(project, tmp_path):
-    """cosim_small runs the Fire sub-project (fire_cosim/, top hwgen_fire): C-sim, synthesis and
-    co-simulation there, then reopens the network's project for the steps after it."""
-    fire = json.loads((project / "fire_cosim" / "hwgen_project.json").read_text())
+def test_cosim_small_step_cosimulates_single_fires_in_their_own_projects(project, tmp_path):
+    """cosim_small runs each Fire sub-project (top hwgen_fire; one with weights on chip, one with
+    weights in DDR): C-sim, synthesis and co-simulation there, each closing its project, then
+    reopens the network's project for the steps after it."""
+    fires = [json.loads((project / d / "hwgen_project.json").read_text()) for d in FIRE_DIRS]
     proc, lines = _run_hls(project, tmp_path, "", {"HWGEN_HLS_STEPS": "cosim_small export"})
     assert proc.returncode == 0, proc.stderr
     heads = [ln.split()[0] for ln in lines]
     name = _name(project)
     opens = _cmd(lines, "open_project")
-    assert opens[0].split()[-1] == f"{name}_prj" and "-reset" not in opens[0]
-    assert opens[1] == f"open_project -reset {fire['model']}_prj"  # the Fire's own, fresh
-    assert opens[2] == f"open_project {name}_prj"  # back for export
-    assert "set_top hwgen_fire" in lines
-    i, j = heads.index("close_project"), len(heads) - 1 - heads[::-1].index("open_project")
-    assert heads[i:j].count("csim_design") == heads[i:j].count("csynth_design") == 1
-    assert heads[i:j].count("cosim_design") == 1 and heads[j:].count("export_design") == 1
-    # not part of the default run: one whole-network cosim, no Fire project
+    assert opens[0] == f"open_project {name}_prj"  # not reset: cosim_small keeps a synthesis
+    assert opens[1:3] == [f"open_project -reset {f['model']}_prj" for f in fires]
+    assert opens[3] == f"open_project {name}_prj"  # back for export
+    assert lines.count("set_top hwgen_fire") == 2
+    first, last = heads.index("close_project"), len(heads) - 1 - heads[::-1].index("open_project")
+    inner = heads[first:last]
+    assert inner.count("close_project") == 3  # the network's, then each Fire's own
+    assert inner.count("csim_design") == inner.count("csynth_design") == 2
+    assert inner.count("cosim_design") == 2 and heads[last:].count("export_design") == 1
+    # the default run: C-sim, synthesis, export; no co-simulation at all
     proc, lines = _run_hls(project, tmp_path, "")
-    assert len(_cmd(lines, "cosim_design")) == 1 and "set_top hwgen_fire" not in lines
+    assert [ln.split()[0] for ln in lines if ln.split()[0].endswith("_design")] == [
+        "csim_design", "csynth_design", "export_design"]
 
 
-def test_fire_subproject_is_bit_exact_in_csim(project):
+@pytest.mark.parametrize("folder", sorted(FIRE_DIRS))
+def test_fire_subprojects_are_bit_exact_in_csim(project, folder):
     from hwgen.hls.csim import run_csim
 
-    fire = project / "fire_cosim"
+    fire = project / folder
     meta = json.loads((fire / "hwgen_project.json").read_text())
     assert meta["top"] == "hwgen_fire" and meta["part_of"] and meta["fire"].startswith("fire")
     rep = json.loads((project / "report.json").read_text())
-    rows = {r["name"]: r for r in rep["layers"]}
-    own = [r for n, r in rows.items() if n.startswith(meta["fire"] + "/")]
-    assert len(own) == 4 and all(r["weights"] != "ddr" for r in own)
+    own = [r for r in rep["layers"] if r["name"].startswith(meta["fire"] + "/")]
+    assert len(own) == 4
+    assert any(r["weights"] == "ddr" for r in own) == FIRE_DIRS[folder]
+    assert (fire / "ddr_weights.bin").is_file() == FIRE_DIRS[folder]
     assert run_csim(fire, images=1).mismatches == 0
 
 
