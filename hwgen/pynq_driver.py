@@ -23,6 +23,10 @@ import numpy as np
 
 PROJECT_FILE = "hwgen_project.json"
 AP_START, AP_DONE, AP_IDLE, AUTO_RESTART = 0x01, 0x02, 0x04, 0x80  # control register 0x00
+# ap_ctrl_chain (the top's block protocol): the host acknowledges ap_done by writing ap_continue
+# (bit 4, self-clearing); with auto-restart the AXI-Lite adapter asserts it itself (a generated
+# *_control_s_axi.v: ap_continue = int_ap_continue || auto_restart_status)
+AP_CONTINUE = 0x10
 
 
 class DriverError(RuntimeError):
@@ -132,7 +136,10 @@ CTRL_BITS = ((AP_START, "ap_start"), (AP_DONE, "ap_done"), (AP_IDLE, "ap_idle"),
 MM2S_DMASR, S2MM_DMASR = 0x04, 0x34
 DMASR_BITS = ((0x01, "halted"), (0x02, "idle"), (0x10, "DMAIntErr"), (0x20, "DMASlvErr"),
               (0x40, "DMADecErr"), (0x1000, "IOC_Irq"), (0x4000, "Err_Irq"))
-DEFAULT_TIMEOUT_S = 2.0  # per DMA wait; a 224x224 SqueezeNet frame takes ~50 ms end to end
+#: per DMA wait, at least: the project's estimated latency (report.json) sets it when longer
+DEFAULT_TIMEOUT_S = 2.0
+#: a frame may take this many times the estimated latency (DDR contention, interconnects)
+TIMEOUT_MARGIN = 3.0
 S2MM_ALIGN = 64  # each result frame starts on a cache line of the output buffer
 
 
@@ -148,6 +155,14 @@ def _invalidate(buf) -> None:
         if hasattr(buf, name):
             getattr(buf, name)()
             return
+
+
+def estimated_latency_s(project_dir: Path) -> float:
+    """The project's estimated single-frame latency in seconds (report.json), 0 if unknown."""
+    try:
+        return float(json.loads((Path(project_dir) / "report.json").read_text())["latency_ms"]) / 1e3
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0.0
 
 
 def _bits(value: int, names) -> str:
@@ -217,7 +232,7 @@ class HwgenOverlay:
         self.ip_name, self.ip = self._find(
             lambda t: t.startswith("hwgen:hwgen:") or f":{top}:" in t)
         self.auto_restart = auto_restart
-        self.timeout_s = float(timeout_s)
+        self.timeout_s = max(float(timeout_s), TIMEOUT_MARGIN * estimated_latency_s(self.dir))
         self._started = False
         self._weights = None
         self._bufs = {}
@@ -371,8 +386,8 @@ class HwgenOverlay:
             return None
 
     def _status(self, ctrl=None) -> str:
-        """The IP's control register and both DMASRs, decoded (ap_done is clear-on-read, UG1399:
-        pass ``ctrl`` when it was read already)."""
+        """The IP's control register and both DMASRs, decoded (ap_ready is clear-on-read in the
+        generated AXI-Lite adapter: pass ``ctrl`` when it was read already)."""
         ctrl = self._read(self.ip, 0x00) if ctrl is None else ctrl
         mm2s, s2mm = self._read(self.dma, MM2S_DMASR), self._read(self.dma, S2MM_DMASR)
 
@@ -457,6 +472,8 @@ class HwgenOverlay:
             for j in range(k):
                 i = f0 + j
                 self._await(recv, "out", i, n)
+                if not self.auto_restart:
+                    self.ip.write(0x00, AP_CONTINUE)  # ap_ctrl_chain: ap_done acknowledged
                 done.append(time.perf_counter() - t0)
                 got = int(getattr(recv, "transferred", 0) or 0)  # S2MM_LENGTH after TLAST
                 if 0 < got < self.out_bytes:

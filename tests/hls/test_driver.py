@@ -233,3 +233,23 @@ def test_bringup_with_a_stalled_accelerator_fails_without_hanging(project, board
     out = capsys.readouterr().out
     assert "FAIL  vectors as one batch" in out and "input not consumed" in out, out
     assert out.strip().splitlines()[-1].startswith("BRING-UP FAIL")
+
+
+def test_without_auto_restart_each_frame_is_started_and_acknowledged(project, board):
+    """ap_ctrl_chain without auto-restart: one ap_start per frame, and ap_continue (bit 4) after
+    its output, or the IP's last process never takes the next frame."""
+    fake = board(latency=0.02, interval=0.005)
+    ov = drv.HwgenOverlay(project, timeout_s=1.0, auto_restart=False)
+    xs, ys = _vectors(project)
+    got, _ = ov.infer_batch(xs, latency=False)
+    assert all(np.array_equal(g, y) for g, y in zip(got, ys))
+    ctrl = [e[2] for e in fake.log if e[0] == "write" and e[1] == 0]
+    assert ctrl == [drv.AP_START, drv.AP_CONTINUE] * len(xs), ctrl
+
+
+def test_timeout_follows_the_projects_estimated_latency(project, board):
+    board()
+    rep = json.loads((project / "report.json").read_text())
+    ov = drv.HwgenOverlay(project, timeout_s=1e-4)  # far below one frame of this design
+    assert rep["latency_ms"] > 0
+    assert ov.timeout_s == pytest.approx(drv.TIMEOUT_MARGIN * rep["latency_ms"] / 1e3)
