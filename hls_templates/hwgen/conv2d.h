@@ -5,8 +5,9 @@
 // ===================================
 //   in  : hls::stream<Pack<in_t, IN_LANES>>   (IN_C, IN_H, IN_W), raster order
 //   out : hls::stream<Pack<out_t, PE>>        (OUT_C, OUT_H, OUT_W), raster order, PE lanes
-//   weights : const w_word_t [NF*SF]   ROM words of PE*SIMD raw weights, layout below
-//   bias    : const b_word_t [NF]      ROM words of PE raw biases (word nf: channels nf*PE ..)
+//   weights : const w_word_t [NF*SF]   ROM words ap_uint<PE*SIMD*W> of PE*SIMD raw weights
+//   bias    : const b_word_t [NF]      ROM words ap_uint<PE*Wb> of PE raw biases (word nf:
+//                                      channels nf*PE ..); layout of both below
 //
 // What it computes (bit-exact with hwgen.ops.Conv.exact followed by the cast to the output format):
 //   acc = sum over (ky, kx, ci) of w[co][ci][ky][kx] * x[ci][oy*S-PAD_T+ky][ox*S-PAD_L+kx]
@@ -37,18 +38,32 @@
 //   static const int      WIN_STORAGE   the sliding window's row buffer (windowed convs only)
 //
 // Weight layout: NF = OUT_C/PE, SF = K*K*IN_C/SIMD, column j = (ky*K + kx)*IN_C + ci = sf*SIMD + s,
-// output channel co = nf*PE + pe. The ROM holds WMEM = NF*SF words w_word_t = Pack<raw, PE*SIMD>,
-// word nf*SF + sf carrying weight w[co][ci][ky][kx] at data[s*PE + pe] (the generated header
-// writes the words' raw integers flat, "[NF][SF][SIMD][PE]", as one brace-elided initialiser).
+// output channel co = nf*PE + pe. The ROM holds WMEM = NF*SF words; each word is ONE scalar
+// w_word_t = ap_uint<PE*SIMD*W> (W = weight_t's width), word nf*SF + sf carrying weight
+// w[co][ci][ky][kx] in lane k = s*PE + pe, i.e. at bits [k*W, k*W + W) as its raw W-bit
+// two's-complement pattern. The bias ROM holds NF words b_word_t = ap_uint<PE*Wb>, bias of channel
+// nf*PE + pe at bits [pe*Wb, pe*Wb + Wb). This is finn-hlslib's and FINN's ROM form (one
+// ap_uint<SIMD*W> word per PE and tile, lanes unpacked with constant part-selects); the generated
+// header (hwgen.hls.kernels.KernelArray) initialises each word from a hex string,
+// ap_uint<N>("0x...", 16), as FINN's data packing does (finn.util.data_packing.numpy_to_hls_code).
+// A scalar word is one memory word by construction: no AGGREGATE is needed (UG1399 "pragma HLS
+// aggregate" concerns structs), so weights[widx] is one ROM read of PE*SIMD*W bits per cycle.
 // The matrix-vector unit reads word i in iteration i of each pixel through a word counter that
 // steps by one and wraps at WMEM -- never an address computed from a product -- as finn-hlslib's
 // MVAU reads weights.weights(tile) (mvau.hpp) and hls4ml's resource strategy its reshaped words
-// (nnet_dense_resource.h). The biases are NF words of PE, read with the neuron-fold counter nf.
-// Pragmas: the kernel owns them (the top only wires streams). On its weight and bias arguments
-// (UG1399 "pragma HLS bind_storage" applies to function arguments; hls4ml puts its weight pragmas
-// on the kernel's argument the same way):
-//   AGGREGATE   (UG1399 "pragma HLS aggregate": an array of structs becomes an array of words of
-//               the struct's width: one ROM word = PE*SIMD weights, read in one access)
+// (nnet_dense_resource.h), and unpacks the lanes with constant part-selects (rom_lane, sign
+// extended for signed formats): the same raw integers, and so the same sums, as before.
+// The biases are NF words of PE, read with the neuron-fold counter nf.
+// C simulation: the arrays' element type is types.h rom_word<N> (ap_uint<N> for synthesis; in
+// g++ a constant-initialised struct that converts to ap_uint<N>).
+// Fast C simulation (HWGEN_CSIM_NATIVE): rom_table decodes a ROM once, at the kernel's first
+// call, into a plain array of native raw integers (same values as rom_lane); the loop reads rows
+// of it with the same counters.
+// Pragmas: the kernel owns them (the top only wires streams). The ROMs are global arrays (the
+// layer's weights header, included at file scope), so no function body defines them; they are
+// bound in the kernel function that uses them, on its argument (UG1399 "pragma HLS
+// bind_storage": it "assigns a variable (array, or function argument) ... to a specific memory
+// type"; only top-level arguments need INTERFACE storage options instead):
 //   BIND_STORAGE type=rom_1p impl=<W_STORAGE>   (bias: rom_1p lutram, as cost.py books it)
 //
 // Structure and timing
@@ -114,9 +129,17 @@ struct conv_traits {
   static const unsigned SF = CFG::K * CFG::K * CFG::IN_C / CFG::SIMD;
   static const unsigned WMEM = NF * SF;
   static const unsigned PIXELS = CFG::OUT_H * CFG::OUT_W;
-  /// one ROM word: the PE*SIMD weights of one (nf, sf) step; one bias word: PE biases
-  typedef Pack<w_store_t, CFG::PE * CFG::SIMD> w_word_t;
-  typedef Pack<b_store_t, CFG::PE> b_word_t;
+  static const int W_BITS = fixed_traits<typename CFG::weight_t>::width;
+  static const bool W_SIGNED = fixed_traits<typename CFG::weight_t>::is_signed;
+  static const int B_BITS = fixed_traits<typename CFG::bias_t>::width;
+  static const bool B_SIGNED = fixed_traits<typename CFG::bias_t>::is_signed;
+  /// one ROM word: the PE*SIMD weights of one (nf, sf) step; one bias word: PE biases (lane l
+  /// at bits [l*W, l*W + W), see "Weight layout")
+  typedef ap_uint<CFG::PE * CFG::SIMD * W_BITS> w_word_t;
+  typedef ap_uint<CFG::PE * B_BITS> b_word_t;
+  /// the ROMs' element types: the same words (types.h rom_word: ap_uint<N> for synthesis)
+  typedef rom_word<CFG::PE * CFG::SIMD * W_BITS> w_rom_t;
+  typedef rom_word<CFG::PE * B_BITS> b_rom_t;
   static const int IN_FRAC = fixed_traits<in_t>::frac;
   static const int W_FRAC = fixed_traits<typename CFG::weight_t>::frac;
   static const int B_FRAC = fixed_traits<typename CFG::bias_t>::frac;
@@ -149,6 +172,50 @@ struct conv_traits {
   /// the register read as a fixed-point number (before acc_t's overflow handling)
   typedef ap_fixed<REG_BITS, REG_BITS - ACC_FRAC> reg_fixed_t;
 };
+
+/// Lane l (a constant once the caller's loop is unrolled) of a ROM word of N bits: bits
+/// [l*W, l*W + W) read as a W-bit two's-complement (S) or unsigned raw integer -- a constant
+/// part-select, no logic.
+template <int W, bool S, int N>
+inline typename select_type<S, ap_int<W>, ap_uint<W> >::type rom_lane(const ap_uint<N>& word,
+                                                                       unsigned l) {
+#pragma HLS INLINE
+  const ap_uint<W> bits = word.range(l * W + W - 1, l * W);
+  typename select_type<S, ap_int<W>, ap_uint<W> >::type r = bits;  // same bits
+  return r;
+}
+
+#if HWGEN_CSIM_NATIVE
+/// Fast C simulation only: ROM `rom` of WORDS words of L lanes of W bits decoded into a plain
+/// array of native raw integers, WORDS rows of L (row i lane l = rom_lane<W, S>(rom[i], l)), once
+/// per ROM (again only if the kernel is called with another array).
+template <int W, bool S, unsigned L, unsigned WORDS>
+const typename native_int<W, S>::type* rom_table(const rom_word<L * W>* rom) {
+  typedef typename native_int<W, S>::type lane_t;
+  static lane_t tab[WORDS * L];
+  static const void* src = 0;
+  if (src != (const void*)rom) {
+    const unsigned C = rom_word<L * W>::CHUNKS;
+    for (unsigned i = 0; i < WORDS; ++i) {
+      uint64_t c[C + 1];
+      for (unsigned j = 0; j < C; ++j) c[j] = rom[i].c[j];  // bits [64j, 64j + 64) of the word
+      c[C] = 0;
+      for (unsigned l = 0; l < L; ++l) {
+        const unsigned bit = l * W, lo = bit / 64, sh = bit % 64;
+        uint64_t v = c[lo] >> sh;
+        if (sh + W > 64) v |= c[lo + 1] << (64 - sh);
+        v &= (W == 64) ? ~0ULL : ((1ULL << (W % 64)) - 1);
+        const int64_t sv =
+            S && W < 64 && ((v >> (W - 1)) & 1) ? (int64_t)v - (int64_t)(1ULL << (W % 64))
+                                                 : (int64_t)v;
+        tab[i * L + l] = (lane_t)sv;
+      }
+    }
+    src = rom;
+  }
+  return tab;
+}
+#endif
 
 namespace detail {
 
@@ -193,8 +260,8 @@ inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r
 template <class CFG>
 void conv_mvau_body(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
                     hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                    const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                    const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF],
+                    const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                    const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF],
                     typename conv_traits<CFG>::x_t xbuf[conv_traits<CFG>::SF][CFG::SIMD]) {
 #pragma HLS INLINE
   typedef conv_traits<CFG> TR;
@@ -207,12 +274,22 @@ void conv_mvau_body(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
   reg_t acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete dim = 1
 
+#if HWGEN_CSIM_NATIVE
+  const typename TR::w_store_t* wtab =
+      rom_table<TR::W_BITS, TR::W_SIGNED, CFG::PE * CFG::SIMD, TR::WMEM>(weights);
+  const typename TR::b_store_t* btab = rom_table<TR::B_BITS, TR::B_SIGNED, CFG::PE, TR::NF>(bias);
+#endif
+
   unsigned sf = 0, nf = 0;
   unsigned widx = 0;  // ROM word counter: nf*SF + sf, stepping by one (as finn-hlslib mvau.hpp)
 mvau_loop:
   for (unsigned i = 0; i < ITER; ++i) {
 #pragma HLS PIPELINE II = 1
-    const typename TR::w_word_t w = weights[widx];  // one ROM word per cycle
+#if HWGEN_CSIM_NATIVE
+    const typename TR::w_store_t* wrow0 = wtab + widx * (PE * SIMD);  // the decoded word
+#else
+    const typename TR::w_word_t w = weights[widx];  // one ROM word (PE*SIMD weights) per cycle
+#endif
     x_t x[SIMD];
 #pragma HLS ARRAY_PARTITION variable = x complete dim = 1
     if (nf == 0) {
@@ -229,25 +306,34 @@ mvau_loop:
       }
     }
     if (sf == 0) {
+#if HWGEN_CSIM_NATIVE
+      const typename TR::b_store_t* b = btab + nf * PE;
+      for (unsigned pe = 0; pe < PE; ++pe) {
+        acc[pe] = (reg_t)b[pe];
+        acc[pe] <<= TR::B_SHIFT;
+      }
+#else
       const typename TR::b_word_t b = bias[nf];  // one bias word per neuron fold
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-        acc[pe] = (reg_t)b.data[pe];
+        acc[pe] = (reg_t)rom_lane<TR::B_BITS, TR::B_SIGNED>(b, pe);
         acc[pe] <<= TR::B_SHIFT;
       }
+#endif
     }
     HWGEN_CSIM_UNROLL
     for (unsigned s = 0; s < SIMD; ++s) {
 #pragma HLS UNROLL
 #if HWGEN_CSIM_NATIVE
       const reg_t xs = x[s];
-      const typename TR::w_store_t* wrow = w.data + s * PE;
+      const typename TR::w_store_t* wrow = wrow0 + s * PE;
       HWGEN_CSIM_UNROLL
       for (unsigned pe = 0; pe < PE; ++pe) acc[pe] += (reg_t)wrow[pe] * xs;
 #else
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-        acc[pe] += mul(w.data[s * PE + pe], x[s], mul_tag<CFG::MUL_FABRIC>());
+        acc[pe] += mul(rom_lane<TR::W_BITS, TR::W_SIGNED>(w, s * PE + pe), x[s],
+                       mul_tag<CFG::MUL_FABRIC>());
       }
 #endif
     }
@@ -276,8 +362,8 @@ template <class CFG>
 struct mvau_xbuf<CFG, STORE_LUTRAM> {
   static void run(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
                   hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                  const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS INLINE
     typename conv_traits<CFG>::x_t xbuf[conv_traits<CFG>::SF][CFG::SIMD];
 #pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 2
@@ -291,8 +377,8 @@ template <class CFG>
 struct mvau_xbuf<CFG, STORE_BRAM> {
   static void run(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
                   hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                  const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS INLINE
     typename conv_traits<CFG>::x_t xbuf[conv_traits<CFG>::SF][CFG::SIMD];
 #pragma HLS ARRAY_PARTITION variable = xbuf complete dim = 2
@@ -305,8 +391,8 @@ struct mvau_xbuf<CFG, STORE_BRAM> {
 template <class CFG>
 void conv_mvau(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
                hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-               const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-               const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+               const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+               const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
   mvau_xbuf<CFG, CFG::XBUF_STORAGE>::run(in, out, weights, bias);
 }
 
@@ -342,8 +428,8 @@ struct conv_impl<CFG, CONV_DIRECT> {
   // IN_LANES == SIMD: the input stream already has the matrix-vector unit's word type
   static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                   hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                  const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
     conv_mvau<CFG>(in, out, weights, bias);
   }
 };
@@ -352,8 +438,8 @@ template <class CFG>
 struct conv_impl<CFG, CONV_REGROUP> {
   static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                   hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                  const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS DATAFLOW
     hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > vec("conv_regroup");
 #pragma HLS STREAM variable = vec depth = 2
@@ -367,8 +453,8 @@ template <class CFG>
 struct conv_impl<CFG, CONV_WINDOW> {
   static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                   hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                  const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS DATAFLOW
     hls::stream<Pack<typename CFG::in_t, CFG::SIMD> > win("conv_window");
 #pragma HLS STREAM variable = win depth = 2
@@ -377,8 +463,9 @@ struct conv_impl<CFG, CONV_WINDOW> {
   }
 };
 
-/// The weight ROM's storage: one specialisation per kind, each with its literal pragmas on the
-/// kernel's weight and bias arguments (see "Weight layout").
+/// The weight ROM's storage: one specialisation per kind, each with its literal BIND_STORAGE on
+/// the kernel's weight and bias arguments, the global ROMs (see "Weight layout": scalar ap_uint
+/// words, so no AGGREGATE).
 template <class CFG, int S>
 struct conv_rom;
 
@@ -386,13 +473,12 @@ template <class CFG>
 struct conv_rom<CFG, STORE_LUTRAM> {
   static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                   hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                  const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS INLINE
-// UG1399 "pragma HLS aggregate": one ROM word = the PE*SIMD weights of one (nf, sf) step
-#pragma HLS AGGREGATE variable = weights
+// UG1399 "pragma HLS bind_storage" (a variable: array or function argument): one ROM word =
+// one ap_uint<PE*SIMD*W> = the PE*SIMD weights of one (nf, sf) step
 #pragma HLS BIND_STORAGE variable = weights type = rom_1p impl = lutram
-#pragma HLS AGGREGATE variable = bias
 #pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
     conv_impl<CFG, conv_mode_of<CFG>::value>::run(in, out, weights, bias);
   }
@@ -402,13 +488,12 @@ template <class CFG>
 struct conv_rom<CFG, STORE_BRAM> {
   static void run(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                   hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-                  const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-                  const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                  const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+                  const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
 #pragma HLS INLINE
-// UG1399 "pragma HLS aggregate": one ROM word = the PE*SIMD weights of one (nf, sf) step
-#pragma HLS AGGREGATE variable = weights
+// UG1399 "pragma HLS bind_storage" (a variable: array or function argument): one ROM word =
+// one ap_uint<PE*SIMD*W> = the PE*SIMD weights of one (nf, sf) step
 #pragma HLS BIND_STORAGE variable = weights type = rom_1p impl = bram
-#pragma HLS AGGREGATE variable = bias
 #pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
     conv_impl<CFG, conv_mode_of<CFG>::value>::run(in, out, weights, bias);
   }
@@ -419,8 +504,8 @@ struct conv_rom<CFG, STORE_BRAM> {
 template <class CFG>
 void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
             hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
-            const typename conv_traits<CFG>::w_word_t weights[conv_traits<CFG>::WMEM],
-            const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+            const typename conv_traits<CFG>::w_rom_t weights[conv_traits<CFG>::WMEM],
+            const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
   typedef conv_traits<CFG> TR;
   static_assert(CFG::OUT_C % CFG::PE == 0, "conv2d: PE must divide OUT_C");
   static_assert(CFG::IN_C % CFG::SIMD == 0, "conv2d: SIMD must divide IN_C");
@@ -435,6 +520,9 @@ void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
   static_assert(TR::B_SHIFT >= 0, "conv2d: bias_t must not be finer than acc_t");
   static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CFG::IN_C),
                 "conv2d: 32-bit counters");
+  static_assert(CFG::PE * CFG::SIMD * TR::W_BITS <= AP_INT_MAX_W &&
+                    CFG::PE * TR::B_BITS <= AP_INT_MAX_W,
+                "conv2d: a ROM word is wider than AP_INT_MAX_W bits (define it larger)");
   static_assert(CFG::W_STORAGE == STORE_LUTRAM || CFG::W_STORAGE == STORE_BRAM,
                 "conv2d: the weight ROM is LUTRAM or BRAM");
   detail::conv_rom<CFG, CFG::W_STORAGE>::run(in, out, weights, bias);

@@ -2,7 +2,8 @@
 //
 // conv2d_ddr<CFG>(in, out, wmem, bias)
 // ====================================
-//   in, out, bias : as conv2d (conv2d.h); the result is bit-identical to conv2d's
+//   in, out, bias : as conv2d (conv2d.h; bias: NF scalar words ap_uint<PE*Wb>); the result is
+//                   bit-identical to conv2d's
 //   wmem : const ddr_word_t*  (an AXI4 master port, 64-bit beats): the layer's weights in conv2d's
 //          "[NF][SF][SIMD][PE]" layout, one weight word (the PE*SIMD weights of one (nf, sf)) per
 //          BEATS consecutive beats. Weight k = s*PE + pe of word i sits at bits [k*W, k*W + W) of
@@ -52,9 +53,7 @@ typedef ap_uint<64> ddr_word_t;
 
 template <class CFG>
 struct conv_ddr_traits : conv_traits<CFG> {
-  static const unsigned WPAR = CFG::PE * CFG::SIMD;
-  static const int W_BITS = fixed_traits<typename CFG::weight_t>::width;
-  static const bool W_SIGNED = fixed_traits<typename CFG::weight_t>::is_signed;
+  static const unsigned WPAR = CFG::PE * CFG::SIMD;  // (W_BITS, W_SIGNED: conv_traits)
   static const unsigned BLOCKS = conv_traits<CFG>::PIXELS / CFG::BLOCK;
   typedef Pack<typename conv_traits<CFG>::w_store_t, CFG::PE * CFG::SIMD> wword_t;
 };
@@ -129,7 +128,7 @@ void conv_mvau_blocked_body(
     hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
     hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
     hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws,
-    const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF],
+    const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF],
     typename conv_traits<CFG>::x_t xbuf[CFG::BLOCK][conv_traits<CFG>::SF][CFG::SIMD],
     typename CFG::out_t obuf[CFG::BLOCK][conv_traits<CFG>::NF][CFG::PE],
     typename conv_traits<CFG>::reg_t acc[CFG::BLOCK][CFG::PE]) {
@@ -139,6 +138,9 @@ void conv_mvau_blocked_body(
   typedef typename TR::x_t x_t;
   const unsigned PE = CFG::PE, SIMD = CFG::SIMD, NF = TR::NF, SF = TR::SF, BLOCK = CFG::BLOCK;
   static_assert(fits_u32((unsigned long long)NF * SF * BLOCK), "conv2d_ddr: 32-bit counters");
+#if HWGEN_CSIM_NATIVE
+  const typename TR::b_store_t* btab = rom_table<TR::B_BITS, TR::B_SIGNED, CFG::PE, TR::NF>(bias);
+#endif
 
 blocks:
   for (unsigned blk = 0; blk < TR::BLOCKS; ++blk) {
@@ -165,12 +167,20 @@ blocks:
 #pragma HLS DEPENDENCE variable = acc inter distance = BLOCK true
       if (p == 0) w = ws.read();
       if (sf == 0) {
+#if HWGEN_CSIM_NATIVE
+        const typename TR::b_store_t* b = btab + nf * PE;  // the decoded bias word
+        for (unsigned pe = 0; pe < PE; ++pe) {
+          acc[p][pe] = (reg_t)b[pe];
+          acc[p][pe] <<= TR::B_SHIFT;
+        }
+#else
         const typename TR::b_word_t b = bias[nf];  // one bias word per neuron fold
         for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-          acc[p][pe] = (reg_t)b.data[pe];
+          acc[p][pe] = (reg_t)rom_lane<TR::B_BITS, TR::B_SIGNED>(b, pe);
           acc[p][pe] <<= TR::B_SHIFT;
         }
+#endif
       }
       HWGEN_CSIM_UNROLL
       for (unsigned s = 0; s < SIMD; ++s) {
@@ -224,7 +234,7 @@ blocks:
   hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >&in,                          \
       hls::stream<Pack<typename CFG::out_t, CFG::PE> >&out,                      \
       hls::stream<typename conv_ddr_traits<CFG>::wword_t>&ws,                    \
-      const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]
+      const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]
 #define HWGEN_XBUF_T typename conv_traits<CFG>::x_t
 #define HWGEN_OBUF_T typename CFG::out_t
 
@@ -310,7 +320,7 @@ template <class CFG>
 void conv_mvau_blocked(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
                        hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out,
                        hls::stream<typename conv_ddr_traits<CFG>::wword_t>& ws,
-                       const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                       const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
   blocked_xbuf<CFG, CFG::XBUF_STORAGE>::run(in, out, ws, bias);
 }
 
@@ -355,7 +365,7 @@ struct ddr_front<CFG, CONV_WINDOW> {
 template <class CFG>
 void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                 hls::stream<Pack<typename CFG::out_t, CFG::PE> >& out, const ddr_word_t* wmem,
-                const typename conv_traits<CFG>::b_word_t bias[conv_traits<CFG>::NF]) {
+                const typename conv_traits<CFG>::b_rom_t bias[conv_traits<CFG>::NF]) {
   typedef conv_ddr_traits<CFG> TR;
   static_assert(CFG::OUT_C % CFG::PE == 0 && CFG::IN_C % CFG::SIMD == 0 &&
                     CFG::IN_C % CFG::IN_LANES == 0,
@@ -373,9 +383,11 @@ void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                 "conv2d_ddr: BEATS must be ceil(PE*SIMD*W / 64)");
   static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CFG::IN_C),
                 "conv2d_ddr: 32-bit counters");
-// the bias ROM: NF words of PE biases, read with the neuron-fold counter (see conv2d.h)
-// UG1399 "pragma HLS aggregate" / "pragma HLS bind_storage" (on the kernel's argument)
-#pragma HLS AGGREGATE variable = bias
+  static_assert(CFG::PE * TR::B_BITS <= AP_INT_MAX_W,
+                "conv2d_ddr: a bias word is wider than AP_INT_MAX_W bits (define it larger)");
+// the bias ROM: NF scalar words ap_uint<PE*Wb> (no AGGREGATE needed), read with the neuron-fold
+// counter (see conv2d.h, "Weight layout"); a global array, bound in the function that uses it,
+// on its argument (UG1399 "pragma HLS bind_storage": a variable, array or function argument)
 #pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
 #pragma HLS DATAFLOW
   hls::stream<typename TR::wword_t> ws("conv_ddr_weights");

@@ -94,6 +94,45 @@ struct axis_word {
 template <int W>
 using axis_t = typename axis_word<W>::type;
 
+// ---- ROM words ----------------------------------------------------------------------------------
+/// One word of a weight or bias ROM: N bits, initialised from a hex string as FINN's data packing
+/// writes ROMs (finn.util.data_packing.numpy_to_hls_code: ap_uint<N>("0x...", 16) per word). For
+/// synthesis it IS ap_uint<N>. In C simulation (g++) it is a trivially destructible struct of
+/// 64-bit chunks with a constexpr hex-string constructor that converts to ap_uint<N>: the ROM is
+/// then constant-initialised by the compiler. (ap_uint<N> itself has a non-trivial destructor in
+/// the ap_types headers, and g++ compiles a large brace-initialised array of it into per-element
+/// construction and cleanup code: about 3 ms of compile time per word, 20x the whole build.)
+#ifdef __SYNTHESIS__
+template <int N>
+using rom_word = ap_uint<N>;
+#else
+template <int N>
+struct rom_word {
+  static const int CHUNKS = (N + 63) / 64;
+  uint64_t c[CHUNKS];  // c[j]: bits [64j, 64j + 64)
+  static const int DIGITS = (N + 3) / 4;
+  /// s = "0x" and exactly DIGITS hex digits, most significant first (as hwgen writes them; a
+  /// shorter string stops at its end); radix: 16
+  constexpr rom_word(const char* s, int radix) : c() {
+    for (int f = 0; f < DIGITS && radix == 16; ++f) {
+      const char ch = s[2 + f];
+      if (!ch) break;
+      const int k = DIGITS - 1 - f;  // digit k holds bits [4k, 4k + 4)
+      const int d = ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10;
+      c[k / 16] |= uint64_t(d) << (4 * (k % 16));
+    }
+  }
+  operator ap_uint<N>() const {
+    ap_uint<N> r = 0;
+    for (int j = CHUNKS - 1; j >= 0; --j) {
+      r <<= (N > 64 ? 64 : 0);
+      r |= ap_uint<N>(c[j]);
+    }
+    return r;
+  }
+};
+#endif
+
 // ---- compile-time arithmetic (evaluated by the compiler only) ----------------------------------
 constexpr unsigned umin(unsigned a, unsigned b) { return a < b ? a : b; }
 constexpr unsigned umax(unsigned a, unsigned b) { return a > b ? a : b; }

@@ -126,12 +126,18 @@ class Folding:
 
 
 class KernelArray(NamedTuple):
-    """A constant array the generator writes to a header: name, C++ element type, the flat raw
-    integers in the kernel's layout (int64) and how many of them make one ROM word.
+    """A constant array the generator writes to a header: name, C++ type of one lane (the raw
+    integer type of the format, ``raw_ctype``), the flat raw integers in the kernel's layout
+    (int64) and how many of them make one ROM word.
 
-    With ``lanes`` >= 1 the array is ``values.size / lanes`` words ``hwgen::Pack<ctype, lanes>``
-    (conv2d.h, "Weight layout": one word per (neuron fold, synapse fold) step, read through a word
-    counter); the initialiser stays the flat list of integers (C++ brace elision)."""
+    With ``lanes`` >= 1 the array is a ROM of ``values.size / lanes`` words, each ONE scalar
+    ``ap_uint<lanes * W>`` (written ``hwgen::rom_word<N>``, types.h; W = the lane width; conv2d.h, "Weight layout"): lane l at bits
+    [l*W, l*W + W) as its raw two's-complement pattern, one word per (neuron fold, synapse fold)
+    step, read through a word counter. A scalar wide word is one memory word by construction (no
+    AGGREGATE, unlike an array of structs). Each word is initialised from a hex string,
+    ``hwgen::rom_word<N>("0x...", 16)`` (for synthesis ``ap_uint<N>("0x...", 16)``), as FINN's data packing writes its weight ROMs
+    (finn.util.data_packing.numpy_to_hls_code: the innermost dimension packed into one
+    zero-padded "0x" hex string per element). With ``lanes`` == 0: a plain array of ``ctype``."""
 
     name: str
     ctype: str
@@ -139,16 +145,46 @@ class KernelArray(NamedTuple):
     lanes: int = 0  # 0: a plain array of ctype
 
     @property
+    def bits(self) -> int:
+        """Width W of one lane (from ``ctype``, ``hwgen::int_t<W>`` / ``hwgen::uint_t<W>``)."""
+        m = re.fullmatch(r"hwgen::u?int_t<(\d+)>", self.ctype)
+        if not m:
+            raise HwgenError(f"{self.name}: no lane width in {self.ctype!r}")
+        return int(m.group(1))
+
+    @property
+    def word_bits(self) -> int:
+        return self.lanes * self.bits
+
+    @property
     def word_type(self) -> str:
-        return f"hwgen::Pack<{self.ctype}, {self.lanes}>" if self.lanes else self.ctype
+        """``hwgen::rom_word<N>``: ap_uint<N> for synthesis, a constant-initialised stand-in in
+        C simulation (types.h)."""
+        return f"hwgen::rom_word<{self.word_bits}>" if self.lanes else self.ctype
 
     @property
     def words(self) -> int:
         return self.values.size // max(self.lanes, 1)
 
+    def packed_words(self) -> list[int]:
+        """The ROM words as non-negative integers: lane l of word i (value i*lanes + l) at bits
+        [l*W, l*W + W), as its W-bit two's-complement pattern."""
+        w, n = self.bits, self.lanes
+        v = np.asarray(self.values, dtype=np.int64).reshape(self.words, n)
+        lo, hi = (-(1 << (w - 1)), (1 << (w - 1)) - 1) if self.ctype.startswith("hwgen::int") \
+            else (0, (1 << w) - 1)
+        if v.size and (v.min() < lo or v.max() > hi):
+            raise HwgenError(f"{self.name}: a value does not fit {self.ctype}")
+        mask = (1 << w) - 1
+        return [sum((int(x) & mask) << (l * w) for l, x in enumerate(row)) for row in v.tolist()]
+
     def definition(self, qualifier: str = "static const") -> str:
-        body = ",".join(str(int(v)) for v in self.values)
-        return f"{qualifier} {self.word_type} {self.name}[{self.words}] = {{{body}}};\n"
+        if not self.lanes:
+            body = ",".join(str(int(v)) for v in self.values)
+            return f"{qualifier} {self.word_type} {self.name}[{self.words}] = {{{body}}};\n"
+        t, digits = self.word_type, -(-self.word_bits // 4)
+        body = ",\n".join(f'{t}("0x{v:0{digits}x}", 16)' for v in self.packed_words())
+        return f"{qualifier} {t} {self.name}[{self.words}] = {{\n{body}}};\n"
 
 
 @dataclass

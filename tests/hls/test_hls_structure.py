@@ -142,19 +142,31 @@ def test_instantiated_storage_matches_the_report(project):
 
 
 def test_weight_roms_are_words_read_by_a_counter(project, tmp_path):
-    """Weight and bias ROMs are arrays of PE*SIMD- (PE-) wide words, and every read of them in the
-    kernels is indexed by a bare counter that only steps by one or restarts at 0."""
+    """Weight and bias ROMs are arrays of scalar words ap_uint<PE*SIMD*W> (ap_uint<PE*Wb>), written
+    hwgen::rom_word<N> (types.h: ap_uint<N> under synthesis), each initialised from one hex string
+    of N bits, lane l at bits [l*W, l*W + W) -- no struct, so no AGGREGATE anywhere -- and every
+    read of them in the kernels is indexed by a bare counter that only steps by one or restarts
+    at 0."""
     rows = {K.cpp_ident(r["name"]): r for r in project["report"]["layers"]}
     assert project["weights"]
+    types = project["headers"]["types.h"]
+    assert re.search(r"#ifdef __SYNTHESIS__\ntemplate <int N>\nusing rom_word = ap_uint<N>;", types)
     for layer, text in project["weights"].items():
         r = rows[layer]
-        decls = re.findall(r"static const hwgen::Pack<[^>]*>, (\d+)> (\w+)\[(\d+)\] = \{([^}]*)\}",
+        decls = re.findall(r"static const hwgen::rom_word<(\d+)> (\w+)\[(\d+)\] = \{([^;]*)\};",
                            text)
         on_chip = r["weights"] != "ddr"  # a DDR layer keeps only its bias ROM on chip
         assert [d[1] for d in decls] == [f"{layer}_w"] * on_chip + [f"{layer}_b"], layer
+        assert "Pack<" not in text, layer
         lanes = [r["pe"] * r["simd"]] * on_chip + [r["pe"]]
-        for (n, _, words, values), want in zip(decls, lanes):
-            assert int(n) == want and int(words) * want == len(values.split(",")), layer
+        for (bits, _, words, body), want in zip(decls, lanes):
+            hexes = re.findall(rf'hwgen::rom_word<{bits}>\("0x([0-9a-f]+)", 16\)', body)
+            assert len(hexes) == int(words) == body.count("rom_word"), layer
+            assert int(bits) % want == 0, layer  # lanes of equal width
+            assert all(len(h) == -(-int(bits) // 4) and int(h, 16) < 1 << int(bits)
+                       for h in hexes), layer
+    for name, text in project["headers"].items():
+        assert "#pragma HLS AGGREGATE" not in text, name
     for h in ("conv2d.h", "conv2d_ddr.h"):
         code = "\n".join(line for _, line in _code_lines(project["headers"][h]))
         reads = re.findall(r"(?<![\w.])(weights|bias)\[([^\]]+)\](?!\s*\[)", code)

@@ -271,10 +271,11 @@ def test_conv_call_text_and_cycles():
                                   op.bias_raw_in_accum())
     # ROM words: NF*SF words of PE*SIMD weights, NF words of PE biases (conv2d.h)
     assert (wl, bl) == (12, 3)
-    head = f"static const hwgen::Pack<{wt}, 12> fire2_expand3x3_w[{wv.size // 12}] = {{"
+    head = (f"static const hwgen::rom_word<{12 * op.weight_fmt.width}> "
+            f"fire2_expand3x3_w[{wv.size // 12}] = {{")
     assert kc.arrays[0].definition().startswith(head)
-    assert kc.arrays[1].definition().startswith(f"static const hwgen::Pack<{bt}, 3> "
-                                                f"fire2_expand3x3_b[2] = {{")
+    assert kc.arrays[1].definition().startswith(
+        f"static const hwgen::rom_word<{3 * op.bias_fmt.width}> fire2_expand3x3_b[2] = {{")
     # the kernel owns its arrays' pragmas: nothing for the top; the storage is in the config
     assert kc.pragmas == []
     assert set(kc.storage) == {"weights", "bias", "xbuf", "window"}

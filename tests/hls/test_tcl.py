@@ -106,14 +106,18 @@ def test_only_synth_resets_the_project(project, tmp_path):
 
 
 def test_design_files_get_ndebug_like_the_testbench(project, tmp_path):
-    proc, lines = _run_hls(project, tmp_path, "synth")
+    proc, lines = _run_hls(project, tmp_path, "csim synth")
     assert proc.returncode == 0, proc.stderr
     design = [ln for ln in _cmd(lines, "add_files") if "firmware/hwgen_top.cpp" in ln]
     tb = [ln for ln in _cmd(lines, "add_files") if "tb/tb_hwgen_top.cpp" in ln]
     assert len(design) == 1 and len(tb) == 1 and "-DNDEBUG" in tb[0]
     cflags = design[0].split("-cflags", 1)[1]
     assert "-DNDEBUG" in cflags.split("-csimflags")[0], design
-    assert "-csimflags -DNDEBUG" in design[0], design
+    csim = design[0].split("-csimflags", 1)[1]
+    assert "-DNDEBUG" in csim, design
+    # Vitis' C-simulation runs the synthesis arithmetic, in the design and the testbench alike
+    assert "-DHWGEN_CSIM_NATIVE=0" in csim and "-DHWGEN_CSIM_NATIVE=0" in tb[0], (design, tb)
+    assert "csim_design -argv {tb_data 1}" in lines
 
 
 @pytest.mark.parametrize("argv,env,expected", [
