@@ -58,6 +58,9 @@ def test_streams_are_dma_legal_and_take_several_beats(wide_project):
     assert "typedef hwgen::axis_t<64> hwgen_axis_out_t;" in top_h
     for side in ("in", "out"):
         assert meta[side]["axi_bits"] in DMA_BEAT_BITS
+    # successive frames overlap only under ap_ctrl_chain (UG1448 200-786)
+    top = (wide_project / "firmware/hwgen_top.cpp").read_text()
+    assert "#pragma HLS INTERFACE mode = ap_ctrl_chain port = return bundle = control" in top
 
 
 def test_csim_bit_exact_and_driver_packing_is_the_wire_format(wide_project, tmp_path):

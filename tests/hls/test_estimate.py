@@ -97,6 +97,30 @@ def test_estimate_matches_hand_figures(sq64):
     assert d["bytes_per_frame"] == words * beats * 8 * graph.shape(node.outputs[0])[1]
 
 
+def test_estimate_counts_the_platform(sq64):
+    """The block design's IP around the accelerator share the chip: the DMA and its interconnect,
+    the control path, the reset block, and an interconnect per high-performance port that weight
+    masters use (masters dealt round-robin over the ports after the DMA's)."""
+    from hwgen.hls import platform
+
+    _, graph = sq64
+    board = load_board("pynq-z2")
+    ddr = ["fire7/expand3x3", "fire8/expand3x3", "fire9/expand3x3", "fire9/squeeze1x1"]
+    est = estimate(graph, board, {n: {"weights": "ddr"} for n in ddr})
+    plat = est["platform"]
+    assert plat["axi_dma"]["bram36"] == platform.AXI_DMA.bram36 > 0
+    assert {"axi_dma", "dma_interconnect", "ctrl_interconnect", "reset"} <= set(plat)
+    weights = sorted(k for k in plat if k.startswith("weight_interconnect_"))
+    assert len(weights) == 3  # 4 masters over the 3 ports beside the DMA's: 2 + 1 + 1
+    assert [plat[k]["lut"] for k in weights] == [
+        platform.SMARTCONNECT_PER_SLAVE.lut * n for n in (2, 1, 1)]
+    for k in RESOURCES:  # the totals are the accelerator plus the platform
+        assert est[k] == pytest.approx(est["accelerator"][k] + sum(p[k] for p in plat.values()),
+                                       abs=1)
+    on_chip = estimate(graph, board, {})
+    assert not any(k.startswith("weight_interconnect_") for k in on_chip["platform"])
+
+
 # ---- the optimiser ----------------------------------------------------------------------------
 # Budgets the network can fit at all: the platform (DMA, interconnects: platform.py) takes about
 # 6 k LUT and 4 BRAM36, each layer with weights in DDR ~2.2 k LUT more, and the leanest folding
