@@ -345,6 +345,14 @@ def _tiny_cnn(body, inits, input_shape=(1, 3, 8, 8), name="tiny") -> onnx.ModelP
     return onnx.shape_inference.infer_shapes(model, strict_mode=True)
 
 
+def tiny_classifier() -> onnx.ModelProto:
+    """conv1 (3->4) + ReLU, a 1x1 conv "c2" (4->4) + ReLU, global average pool: a valid
+    4-class model that loads, calibrates and generates in about a second."""
+    body = [helper.make_node("Conv", ["relu1", "c2.weight"], ["c2"], name="c2", kernel_shape=[1, 1]),
+            helper.make_node("Relu", ["c2"], ["body_out"], name="relu2")]
+    return _tiny_cnn(body, [_weight("c2.weight", 4, 4, 1, 1, seed=1)], name="tiny_ok")
+
+
 def _bad_conv(**attrs) -> tuple[list, list]:
     group = attrs.get("group", 1)
     body = [helper.make_node("Conv", ["relu1", "bad_conv.weight"], ["bad_conv"], name="bad_conv",

@@ -3,14 +3,12 @@ the file, key or layer and the value, no "internal error", nothing on stdout, no
 written, and the refusal arrives before any calibration starts."""
 from __future__ import annotations
 
-import json
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
-from onnx import helper
 from PIL import Image
 
 import onnx_factory as F
@@ -138,11 +136,7 @@ CASES: dict[str, Case] = {
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    """conv1 (3->4) + ReLU, c2 (1x1, 4->4) + ReLU, global average pool: loads in a blink."""
-    body = [helper.make_node("Conv", ["relu1", "c2.weight"], ["c2"], name="c2", kernel_shape=[1, 1]),
-            helper.make_node("Relu", ["c2"], ["body_out"], name="relu2")]
-    model = F._tiny_cnn(body, [F._weight("c2.weight", 4, 4, 1, 1, seed=1)], name="tiny_ok")
-    return F.write(model, tmp_path_factory.mktemp("m") / "tiny.onnx")
+    return F.write(F.tiny_classifier(), tmp_path_factory.mktemp("m") / "tiny.onnx")
 
 
 @pytest.fixture

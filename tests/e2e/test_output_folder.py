@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-from onnx import helper
 
 import onnx_factory as F
 from hwgen import outdir
@@ -25,11 +24,7 @@ TESTS = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    """conv 3->4, a 1x1 conv, global average pool: generates in about a second."""
-    body = [helper.make_node("Conv", ["relu1", "c2.weight"], ["c2"], name="c2", kernel_shape=[1, 1]),
-            helper.make_node("Relu", ["c2"], ["body_out"], name="relu2")]
-    model = F._tiny_cnn(body, [F._weight("c2.weight", 4, 4, 1, 1, seed=1)], name="tiny_ok")
-    return F.write(model, tmp_path_factory.mktemp("m") / "tiny.onnx")
+    return F.write(F.tiny_classifier(), tmp_path_factory.mktemp("m") / "tiny.onnx")
 
 
 def generate(capsys, model, out, *extra) -> tuple[int, str]:
