@@ -64,8 +64,19 @@ def check_design_inputs(graph: Graph, cfg: dict, board: dict | None = None) -> N
     from .boards import ddr_ports  # noqa: PLC0415
     from .hls.folding import plan_folding  # noqa: PLC0415
 
-    Resolver(graph, cfg)
+    from .hls.kernels import MAX_ROM_WORD_BITS  # noqa: PLC0415
+    from .schema import TYPE_KEYS  # noqa: PLC0415
+
+    res = Resolver(graph, cfg)
     plan, _ = plan_folding(graph, cfg.get("folding"))
+    for name, f in plan.items():  # a ROM word holds PE*SIMD weights (conv2d.h)
+        explicit = res.explicit_type(name, TYPE_KEYS[0])
+        bits = explicit.width if explicit else int(res.settings(name)["weight_bits"])
+        if f.pe and f.simd and not f.ddr and f.pe * f.simd * bits > MAX_ROM_WORD_BITS:
+            raise HwgenError(f"folding: layer {name!r}: pe={f.pe} x simd={f.simd} weights of "
+                             f"{bits} bits make a {f.pe * f.simd * bits}-bit ROM word; "
+                             f"supported: at most {MAX_ROM_WORD_BITS} bits (lower pe or simd, "
+                             "or weights: ddr)")
     if board is not None and not ddr_ports(board):
         ddr = [name for name, f in plan.items() if f.ddr]
         if ddr:

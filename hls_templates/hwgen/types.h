@@ -25,6 +25,12 @@
 #ifndef HWGEN_TYPES_H
 #define HWGEN_TYPES_H
 
+// A ROM word holds PE*SIMD weights (conv2d.h): wider than ap_[u]int's default limit of 1024 bits
+// for wide foldings. AP_INT_MAX_W, defined before the ap_types headers are first included,
+// raises it (UG1399, arbitrary precision integer types); kernels.py MAX_ROM_WORD_BITS matches.
+#ifndef AP_INT_MAX_W
+#define AP_INT_MAX_W 4096
+#endif
 #include <ap_fixed.h>
 #include <ap_int.h>
 #include <hls_stream.h>

@@ -258,6 +258,15 @@ def _pack(fmt: FixedType, lanes: int) -> str:
     return f"hwgen::Pack<{fmt.cpp()}, {lanes}>"
 
 
+#: widest on-chip ROM word (PE*SIMD weights): the ap_[u]int limit types.h sets (AP_INT_MAX_W)
+MAX_ROM_WORD_BITS = 4096
+
+
+def rom_word_fits(pe: int, simd: int, weight_bits: int, bias_bits: int) -> bool:
+    """Whether a conv's weight and bias ROM words fit one ap_uint (conv2d.h)."""
+    return pe * simd * weight_bits <= MAX_ROM_WORD_BITS and pe * bias_bits <= MAX_ROM_WORD_BITS
+
+
 def _check(cond: bool, where: str, what: str) -> None:
     if not cond:
         raise HwgenError(f"{where}: {what}")
@@ -420,6 +429,10 @@ def conv_call(graph: Graph, node: Node, fold: Folding, ident: str) -> KernelCall
                           resources=res, weights="ddr", fill=min(1.0, fill + 1 / oh),
                           storage=storage)
     # NF*SF ROM words of PE*SIMD weights (conv2d.h, "Weight layout")
+    _check(rom_word_fits(pe, simd, op.weight_fmt.width, op.bias_fmt.width), where,
+           f"PE={pe} x SIMD={simd} weights of {op.weight_fmt.width} bits make a "
+           f"{pe * simd * op.weight_fmt.width}-bit ROM word; supported: at most "
+           f"{MAX_ROM_WORD_BITS} bits (lower pe or simd, or keep the weights in DDR)")
     arrays = [KernelArray(wname, raw_ctype(op.weight_fmt), packed, pe * simd), bias]
     return KernelCall(ident, "hwgen::conv2d", cfg, config, [_pack(in_fmt, in_lanes)], out_t,
                       arrays, conv_cycles(op, x.shape, y.shape, pe, simd, in_lanes), [],

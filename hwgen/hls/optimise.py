@@ -23,7 +23,7 @@ from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from . import cost
 from .estimate import DEFAULT_CAP, budget, estimate
 from .folding import _override
-from .kernels import conv_cycles, divisors
+from .kernels import conv_cycles, divisors, rom_word_fits
 from .ddr import beats_per_word
 
 
@@ -99,7 +99,9 @@ def plan_for(graph: Graph, T: int, user: dict | None = None) -> dict[str, dict]:
             simds = []
             for n, o in zip(group, overrides):
                 simds.append(int(o["simd"]) if "simd" in o else _cheapest(graph, n, pe, in_lanes, T))
-            if None in simds:
+            if None in simds or not all(
+                    rom_word_fits(pe, sm, n.op.weight_fmt.width, n.op.bias_fmt.width)
+                    for n, sm in zip(group, simds)):
                 continue
             macs = sum(pe * s for s in simds)
             if best is None or macs < best[0]:

@@ -143,6 +143,22 @@ def test_optimiser_stays_within_budget(sq64, resources):
     assert again["fps"] == est["fps"] and again["dsp"] == est["dsp"]
 
 
+def test_rom_words_stay_within_the_ap_uint_limit(sq64):
+    """A ROM word holds PE*SIMD weights in one ap_uint (at most MAX_ROM_WORD_BITS, the
+    AP_INT_MAX_W types.h sets): a folding past it is refused before calibration, and the
+    optimiser never picks one, even on a board with DSPs to spare."""
+    from hwgen.api import check_design_inputs
+    from hwgen.hls.kernels import MAX_ROM_WORD_BITS
+
+    _, graph = sq64
+    with pytest.raises(HwgenError, match="5120-bit ROM word"):
+        check_design_inputs(graph, {"folding": {"classifier.1": {"pe": 40, "simd": 16}}})
+    folding, _ = optimise(graph, _board(dsp=4000, bram36=2000, lut=1_000_000, ff=2_000_000))
+    widths = {n.name: n.op.weight_fmt.width for n in graph.nodes if n.kind == "conv"}
+    assert max(f["pe"] * f["simd"] * widths[name] for name, f in folding.items()
+               if name in widths) <= MAX_ROM_WORD_BITS
+
+
 def test_a_board_too_small_is_reported_as_not_fitting(sq64):
     """Half the BRAM and LUTs: even the leanest folding, weights in DDR where LUTs allow, does
     not fit; the optimiser says so instead of returning a design over budget as fitting."""
