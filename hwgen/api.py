@@ -59,11 +59,10 @@ def check_run_options(calib=None, calib_limit: int | None = None,
 
 def check_design_inputs(graph: Graph, cfg: dict, board: dict | None = None) -> None:
     """What a configuration means for this graph and board, checked before calibration: layer
-    patterns that match layers, folding entries that divide the channels, weights in DDR only
-    where the board has a port for them."""
+    patterns that match layers, folding entries that divide the channels and whose ROM words
+    fit an ap_uint, weights in DDR only where the board has a port for them."""
     from .boards import ddr_ports  # noqa: PLC0415
     from .hls.folding import plan_folding  # noqa: PLC0415
-
     from .hls.kernels import MAX_ROM_WORD_BITS  # noqa: PLC0415
     from .schema import TYPE_KEYS  # noqa: PLC0415
 

@@ -202,9 +202,9 @@ def layer_report(graph: Graph, stages: list[Stage], clock_mhz: float) -> dict:
 
 def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
              vectors: list[np.ndarray] | None = None, force: bool = False) -> dict:
-    """Write the project; ``vectors`` are network inputs for the testbench's test vectors. A
-    Fire module whose weights are on chip also gets its own small project in ``fire_cosim/``
-    (fire_cosim_files): a whole-network co-simulation takes hours in XSim."""
+    """Write the project; ``vectors`` are network inputs for the testbench's test vectors. Two
+    Fire modules (one with weights on chip, one with weights in DDR) also get small projects of
+    their own (FIRE_DIRS, fire_cosim_files): a whole-network co-simulation takes hours in XSim."""
     from .estimate import estimate  # noqa: PLC0415  (estimate imports this module)
 
     cfg = cfg or {}
