@@ -1,7 +1,9 @@
 """Shared test helpers: float references from onnxruntime, random inputs, the shared data."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -27,3 +29,22 @@ def ort_run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
 
 def random_input(shape, seed=0, scale=1.0) -> np.ndarray:
     return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(np.float32)
+
+
+def vivado_workspace(project: Path, work: Path) -> Path:
+    """``work`` laid out as vivado.tcl finds it after the vendor tools ran (the HLS IP's zip, the
+    implementation run's bitstream, the block design's .hwh), for running the Tcl under stubs;
+    returns the run folder."""
+    work.mkdir()
+    shutil.copy(project / "vivado.tcl", work / "vivado.tcl")
+    meta = json.loads((project / "hwgen_project.json").read_text())
+    name = Path(meta["stream"]["overlay"]).stem
+    (work / "ip").mkdir()
+    (work / "ip" / f"{name}.zip").write_bytes(b"PK")
+    rundir = work / "vivado_prj" / f"{name}_vivado.runs" / "impl_1"
+    rundir.mkdir(parents=True)
+    (rundir / "hwgen_bd_wrapper.bit").write_bytes(b"bit")
+    hh = work / "vivado_prj" / f"{name}_vivado.gen/sources_1/bd/hwgen_bd/hw_handoff"
+    hh.mkdir(parents=True)
+    (hh / "hwgen_bd.hwh").write_text("<hwh/>")
+    return rundir

@@ -218,8 +218,9 @@ def generate(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = 
     rep["fifos"] = [{"name": s.name, "depth": s.depth, "bits": s.bits,
                      "storage": cost.fifo_impl(s.depth)} for s in streams]
     fire_files, fire_cosims = {}, []
+    traces = _golden_traces(graph, vectors[:FIRE_VECTORS])  # the Fire vectors, for both folders
     for folder, ddr in FIRE_DIRS.items():
-        sub = fire_cosim_files(graph, board, cfg, lanes, vectors[:FIRE_VECTORS], ddr)
+        sub = fire_cosim_files(graph, board, cfg, stages, lanes, traces, ddr)
         if sub:
             fire = json.loads(sub[PROJECT_FILE])
             fire_cosims.append({"fire": fire["fire"], "dir": folder, "ddr": ddr,
@@ -274,40 +275,45 @@ def fire_subgraph(graph: Graph, fire) -> Graph:
                  origin=graph.origin, preprocess=graph.preprocess)
 
 
-def fire_cosim_files(graph: Graph, board: dict, cfg: dict, lanes: dict[str, int],
-                     vectors: list[np.ndarray], ddr: bool) -> dict[str, str | bytes]:
+def _golden_traces(graph: Graph, vectors: list[np.ndarray]) -> list[dict[str, np.ndarray]]:
+    """Every tensor's raw integers, per network input (the golden model)."""
+    from ..golden import GoldenModel  # noqa: PLC0415
+
+    golden = GoldenModel(graph)
+    return [golden.run(golden.quantize_input(x), trace=True) for x in vectors]
+
+
+def fire_cosim_files(graph: Graph, board: dict, cfg: dict, full_stages: list[Stage],
+                     lanes: dict[str, int], traces: list[dict[str, np.ndarray]], ddr: bool
+                     ) -> dict[str, str | bytes]:
     """A project of one Fire module as its own top (``hwgen_fire``, AXI4-Streams of the Fire's
     input and output, the network's folding and stream lanes), with test vectors taken from the
-    golden model's trace of the whole network: C-simulate it with ``hwgen csim``, co-simulate it
-    in minutes with its build_prj.tcl (its own DDR image when ``ddr``). {} when no Fire
-    qualifies."""
-    from ..golden import GoldenModel  # noqa: PLC0415
+    golden model's ``traces`` of the whole network: C-simulate it with ``hwgen csim``,
+    co-simulate it in minutes with its build_prj.tcl (its own DDR image when ``ddr``). {} when
+    no Fire qualifies."""
     from ..pynq_driver import to_stream  # noqa: PLC0415
 
-    _, full_stages, _ = build_dataflow(graph, cfg.get("folding"))
     fire = cosim_fire(graph, {st.layer: st for st in full_stages if st.layer}, ddr)
-    if fire is None or not vectors:
+    if fire is None or not traces:
         return {}
     sub = fire_subgraph(graph, fire)
     folding = {k: v for k, v in (cfg.get("folding") or {}).items()
                if any(fnmatch.fnmatchcase(n.name, k) for n in sub.nodes)}
     streams, stages, sub_lanes = build_dataflow(sub, folding, lanes[sub.input])
     rep = layer_report(sub, stages, float(board["clock_mhz"]))
-    files, meta = _top_files(sub, board, streams, stages, sub_lanes, rep, len(vectors), FIRE_TOP)
+    files, meta = _top_files(sub, board, streams, stages, sub_lanes, rep, len(traces), FIRE_TOP)
     del files["vivado.tcl"], files["driver/bringup.py"]
     files["README.md"] = (
         f"# {sub.name}: {fire.name} of {graph.name} alone, for co-simulation (hwgen {__version__})"
         f"\n\nThe Fire module's kernels at the network's folding and stream lanes, as top function "
         f"`{FIRE_TOP}` (AXI4-Stream in and out{', weights partly in DDR: ddr_weights.bin' if ddr else ''}"
-        f"), with {len(vectors)} test vector(s) from the golden model's trace of the whole network."
+        f"), with {len(traces)} test vector(s) from the golden model's trace of the whole network."
         f"\n\n    hwgen csim .                                   # g++, bit-exact check"
         f"\n    HWGEN_HLS_STEPS=\"csim synth cosim\" vitis-run --mode hls --tcl build_prj.tcl"
         f"\n    vitis_hls -f build_prj.tcl -tclargs csim synth cosim   # Vitis HLS 2024.1 and older"
         f"\n\nOne frame is about {meta_cycles(stages)} cycles. `report.json`: per layer folding "
         f"and cycles.\n")
-    golden = GoldenModel(graph)
-    for i, x in enumerate(vectors):
-        trace = golden.run(golden.quantize_input(x), trace=True)
+    for i, trace in enumerate(traces):
         for kind, t in (("input", sub.input), ("expected", sub.output)):
             files[f"{VECTOR_DIR}/{kind}_{i}.bin"] = to_stream(trace[t]).astype(np.int32).tobytes()
     # the cycles of one frame through the Fire, from its input to its last output: what XSim runs

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import onnx_factory as F
+from helpers import vivado_workspace
 from fake_pynq import FakeBoard
 from hwgen import pynq_driver as drv
 from hwgen.cli import main
@@ -87,24 +88,14 @@ if {[catch {source [lindex $::env(SCRIPT) 0]} err]} { puts stderr $err; _exit 1 
 
 def _run_vivado_tcl(project: Path, tmp: Path, steps: str, progress: str = "100%"):
     work = tmp / "prj"
-    work.mkdir()
-    shutil.copy(project / "vivado.tcl", work / "vivado.tcl")
-    name = Path(_meta(project)["stream"]["overlay"]).stem
-    (work / "ip").mkdir()
-    (work / "ip" / f"{name}.zip").write_bytes(b"PK")
-    rundir = work / "vivado_prj" / f"{name}_vivado.runs" / "impl_1"
-    rundir.mkdir(parents=True)
-    (rundir / "hwgen_bd_wrapper.bit").write_bytes(b"bit")
-    hh = work / "vivado_prj" / f"{name}_vivado.gen/sources_1/bd/hwgen_bd/hw_handoff"
-    hh.mkdir(parents=True)
-    (hh / "hwgen_bd.hwh").write_text("<hwh/>")
+    rundir = vivado_workspace(project, work)
     stub = tmp / "stub.tcl"
     stub.write_text(VIVADO_STUBS)
     proc = subprocess.run(["tclsh", str(stub)], capture_output=True, text=True,
                           env={"STEPS": steps, "SCRIPT": str(work / "vivado.tcl"),
                                "RUNDIR": str(rundir), "PROGRESS": progress,
                                "PATH": "/usr/bin:/bin"})
-    return proc, work, name
+    return proc, work, Path(_meta(project)["stream"]["overlay"]).stem
 
 
 @pytest.mark.parametrize("board,part,board_part,ps,hp,clk,master", [

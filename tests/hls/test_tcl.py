@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import onnx_factory as F
+from helpers import vivado_workspace
 from hwgen.cli import main
 from hwgen.hls.generate import FIRE_DIRS
 
@@ -235,17 +236,7 @@ def _run_vivado(project: Path, tmp: Path, steps: str = "", board: str = "present
                 in_bytes: int = 4, out_bytes: int = 8, wns: str = "0.250", whs: str = "0.031",
                 env: dict | None = None):
     work = tmp / "viv"
-    work.mkdir()
-    shutil.copy(project / "vivado.tcl", work / "vivado.tcl")
-    name = _name(project)
-    (work / "ip").mkdir()
-    (work / "ip" / f"{name}.zip").write_bytes(b"PK")
-    rundir = work / "vivado_prj" / f"{name}_vivado.runs" / "impl_1"
-    rundir.mkdir(parents=True)
-    (rundir / "hwgen_bd_wrapper.bit").write_bytes(b"bit")
-    hh = work / "vivado_prj" / f"{name}_vivado.gen/sources_1/bd/hwgen_bd/hw_handoff"
-    hh.mkdir(parents=True)
-    (hh / "hwgen_bd.hwh").write_text("<hwh/>")
+    rundir = vivado_workspace(project, work)
     stub = tmp / "viv_stub.tcl"
     stub.write_text(VIVADO_STUBS)
     e = {"STEPS": steps, "SCRIPT": str(work / "vivado.tcl"), "RUNDIR": str(rundir),
