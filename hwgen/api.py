@@ -15,14 +15,19 @@ from typing import Iterator
 
 import numpy as np
 
+from .boards import ddr_ports, load_board
+from .design.estimate import DEFAULT_CAP
+from .design.folding import MAX_ROM_WORD_BITS, plan_folding
+from .design.optimise import optimise
 from .errors import HwgenError, HwgenNotice
 from .frontend import load
 from .images import input_size, list_images, load_rgb, network_input
 from .ir import Graph
 from .quant import collect_stats, load_config, quantize
 from .outdir import check_output
-from .quant.config import Resolver, apply_preprocess, decision_tensors, prepare
-from .schema import validate_config
+from .project import vector_inputs
+from .quant.config import DEFAULTS, Resolver, apply_preprocess, decision_tensors, prepare
+from .schema import TYPE_KEYS, validate_config
 
 
 def load_model(source, config: str | Path | dict | None = None) -> Graph:
@@ -61,11 +66,6 @@ def check_design_inputs(graph: Graph, cfg: dict, board: dict | None = None) -> N
     """What a configuration means for this graph and board, checked before calibration: layer
     patterns that match layers, folding entries that divide the channels and whose ROM words
     fit an ap_uint, weights in DDR only where the board has a port for them."""
-    from .boards import ddr_ports  # noqa: PLC0415
-    from .hls.folding import plan_folding  # noqa: PLC0415
-    from .hls.kernels import MAX_ROM_WORD_BITS  # noqa: PLC0415
-    from .schema import TYPE_KEYS  # noqa: PLC0415
-
     res = Resolver(graph, cfg)
     plan, _ = plan_folding(graph, cfg.get("folding"))
     for name, f in plan.items():  # a ROM word holds PE*SIMD weights (conv2d.h)
@@ -108,8 +108,6 @@ def quantized_for_hardware(model, cfg: dict, calib=None, calib_limit: int | None
 
 
 def _quantize_for_hardware(graph: Graph, cfg: dict, calib, calib_limit: int | None) -> Graph:
-    from .hls.project import vector_inputs  # noqa: PLC0415
-
     if calib is None and not _fully_configured(graph, cfg):
         # no images: calibrate on seeded synthetic inputs (fine for the random-weight built-ins)
         warnings.warn(f"no --calib given; calibrated on {SYNTHETIC_CALIB} synthetic images "
@@ -127,12 +125,6 @@ def estimate_design(model, board: str | Path = "pynq-z2", config=None,
                     target_fps: float | None = None, cap: float | None = None) -> dict:
     """Frames/s, latency and resources of the HLS design ``generate_project`` would write: the
     folding optimiser's choice for the board (the configuration's own folding entries win)."""
-    from .boards import load_board  # noqa: PLC0415
-    from .hls.estimate import DEFAULT_CAP  # noqa: PLC0415
-    from .hls.optimise import optimise  # noqa: PLC0415
-
-    from .quant.config import DEFAULTS  # noqa: PLC0415
-
     check_run_options(calib, calib_limit, target_fps, cap)
     board_cfg = load_board(board)
     cfg = _config(config)
@@ -154,11 +146,8 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
     The HLS backend folds for the board with the optimiser (fastest design within ``cap`` of each
     resource, or the cheapest that reaches ``target_fps``); the configuration's own folding
     entries win. Test vectors are the first calibration images, then seeded random inputs."""
-    from .boards import load_board  # noqa: PLC0415
-    from .hls.estimate import DEFAULT_CAP  # noqa: PLC0415
+    # the backends (jinja2 templates, the kernel library) load only when a project is written
     from .hls.generate import generate  # noqa: PLC0415
-    from .hls.optimise import optimise  # noqa: PLC0415
-    from .hls.project import vector_inputs  # noqa: PLC0415
     from .rtl.generate import generate_rtl  # noqa: PLC0415
 
     writers = {"hls": generate, "rtl": generate_rtl}
@@ -175,6 +164,8 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
     check_design_inputs(graph, cfg, board_cfg)
     _quantize_for_hardware(graph, cfg, calib, calib_limit)
     if backend == "hls":
+        # the RTL backend renders the configuration's folding as it is: with the optimiser's
+        # PYNQ-Z2 folding its reduced-network simulation still mismatches (under investigation)
         folding, _ = optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP,
                               target_fps)
         cfg = {**cfg, "folding": folding}

@@ -138,17 +138,35 @@ def cmd_rtlsim(args) -> int:
         est = res.estimated_cycles_per_frame
         vs = f" (estimate {est:,}, {100 * res.model_error:+.1f}%)" if est else ""
         print(f"RTL simulation of {args.project}: {res.images} image(s) under random gaps and "
-              f"backpressure, {verdict}; {res.cycles_per_frame:,.0f} cycles/frame{vs}, latency "
-              f"{res.latency_cycles:,.0f} cycles; build {res.build_seconds:.1f} s, simulation "
-              f"{res.sim_seconds:.1f} s")
+              f"backpressure, {verdict}; {res.cycles_per_frame:,.0f} cycles/frame{vs}: "
+              f"{res.fps:.1f} frames/s at {res.clock_mhz:g} MHz, latency {res.latency_ms:.2f} ms; "
+              f"build {res.build_seconds:.1f} s, simulation {res.sim_seconds:.1f} s")
+        if res.ddr:
+            d = res.ddr
+            print(f"DDR weights ({', '.join(d['layers'])}): {d['bytes_per_frame']:,.0f} bytes/"
+                  f"frame, {d['gbytes_per_s']:.2f} GB/s of {d['sustained_gbytes_per_s']:.2f}, "
+                  f"{d['stall_cycles_per_frame']:,.0f} stall cycles/frame, "
+                  f"{d['protocol_errors']} AXI protocol errors")
         if res.first_mismatch:
             print(f"first mismatch: {res.first_mismatch}")
-    return 0 if res.mismatches == 0 else 1
+    return 0 if res.mismatches == 0 and not res.ddr.get("protocol_errors") else 1
+
+
+def cmd_synth(args) -> int:
+    from .rtl.synth import SynthError, run_synth, synth_text
+
+    try:
+        res = run_synth(args.project, board=args.board, cap=args.cap)
+    except SynthError as exc:  # Yosys ran and rejected the design: exit status 1, not 2
+        print(f"hwgen synth: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    print(json.dumps(res.as_dict(), indent=2) if args.json else synth_text(res))
+    return 0
 
 
 def cmd_estimate(args) -> int:
     from .api import estimate_design
-    from .hls.estimate import estimate_text
+    from .design.estimate import estimate_text
 
     est = estimate_design(args.model, board=args.board, config=args.config, calib=args.calib,
                           calib_limit=args.calib_limit, target_fps=args.target_fps, cap=args.cap)
@@ -278,6 +296,16 @@ def build_parser() -> argparse.ArgumentParser:
                    "project's own RTL (e.g. the RTL Vitis HLS exported from an HLS project)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_rtlsim)
+
+    p = sub.add_parser("synth", help="synthesise a project's RTL with Yosys (synth_xilinx) and "
+                       "count LUT, FF, DSP and BRAM against the board's budget")
+    p.add_argument("project", type=Path, help="a folder written by hwgen generate --backend rtl")
+    p.add_argument("--board", help="board name or .yaml file to count against (default: the "
+                   "project's board)")
+    p.add_argument("--cap", type=_fraction, default=None, metavar="F",
+                   help="share of each board resource the design may use (default 0.85)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_synth)
     return parser
 
 

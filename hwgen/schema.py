@@ -180,6 +180,8 @@ BOARD = mapping({
         "hp_width": enum(32, 64, 128),
         "ddr_mbytes": POSITIVE,
         "ddr_gbytes_per_s": POSITIVE,
+        # first beat of a read burst after its request, seen from the fabric (boards.py)
+        "ddr_read_latency_ns": POSITIVE,
     }, required=("hp_ports", "hp_width", "ddr_gbytes_per_s")),
 }, required=("name", "part", "family", "ps", "clock_mhz", "resources", "memory"))
 

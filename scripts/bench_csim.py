@@ -33,7 +33,7 @@ def main() -> int:
     import hwgen
     from hwgen.evaluate import onnx_session
     from hwgen.hls.csim import run_csim
-    from hwgen.hls.project import Project
+    from hwgen.project import Project
 
     real = SHARED / "models" / "squeezenet1.1-caffe2-fp16.onnx"
     calib = SHARED / "data" / "imagenet-sample" / "calib"

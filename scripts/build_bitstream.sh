@@ -2,6 +2,8 @@
 # Bitstream for a generated hwgen project: HLS synthesis and IP export, then the Vivado block design,
 # implementation and overlay/<name>.bit + overlay/<name>.hwh (+ overlay/build_report.json) for PYNQ.
 #   scripts/build_bitstream.sh DIR        (DIR made by `hwgen generate`)
+# A project of the RTL backend (rtl/sources.f, no build_prj.tcl) needs Vivado only: vivado.tcl
+# packages its SystemVerilog as the accelerator IP itself.
 # HLS: `vitis-run --mode hls --tcl` (Vitis 2024.2 and newer, which deprecate `vitis_hls -f`) when it
 # is on PATH, else `vitis_hls -f`. The steps reach build_prj.tcl through HWGEN_HLS_STEPS under
 # vitis-run (it has no -tclargs) and through -tclargs under vitis_hls.
@@ -18,9 +20,15 @@ if [ "$#" -ne 1 ]; then
     exit 2
 fi
 dir=$1
+rtl=0
+if [ -f "$dir/rtl/sources.f" ] && [ ! -f "$dir/build_prj.tcl" ]; then
+    rtl=1
+fi
 missing=0
 hls=""
-if command -v vitis-run >/dev/null 2>&1; then
+if [ "$rtl" -eq 1 ]; then
+    :
+elif command -v vitis-run >/dev/null 2>&1; then
     hls=vitis-run
 elif command -v vitis_hls >/dev/null 2>&1; then
     hls=vitis_hls
@@ -40,7 +48,11 @@ if [ ! -d "$dir" ]; then
     echo "build_bitstream: $dir: no such folder" >&2
     missing=1
 else
-    for f in hwgen_project.json build_prj.tcl vivado.tcl; do
+    needed="hwgen_project.json build_prj.tcl vivado.tcl"
+    if [ "$rtl" -eq 1 ]; then
+        needed="hwgen_project.json vivado.tcl"
+    fi
+    for f in $needed; do
         if [ ! -f "$dir/$f" ]; then
             echo "build_bitstream: $dir: not an hwgen project (no $f; create one with hwgen generate)" >&2
             missing=1
@@ -61,10 +73,13 @@ fail() {
 }
 
 cd "$dir"
-echo "build_bitstream: HLS synthesis and IP export ($hls)"
-if [ "$hls" = vitis-run ]; then
+if [ "$rtl" -eq 1 ]; then
+    echo "build_bitstream: RTL project: no HLS step"
+elif [ "$hls" = vitis-run ]; then
+    echo "build_bitstream: HLS synthesis and IP export ($hls)"
     HWGEN_HLS_STEPS="synth export" vitis-run --mode hls --tcl build_prj.tcl || fail vitis-run vitis_hls.log
 else
+    echo "build_bitstream: HLS synthesis and IP export ($hls)"
     vitis_hls -f build_prj.tcl -tclargs synth export || fail vitis_hls vitis_hls.log
 fi
 echo "build_bitstream: block design, implementation, bitstream (vivado)"

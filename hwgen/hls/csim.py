@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..toolchain import ap_types_include, cxx
-from .project import PROJECT_FILE, Project
+from ..project import PROJECT_FILE, Project
 
 CXXFLAGS = ["-std=c++14", "-O2", "-DNDEBUG"]
 

@@ -2,10 +2,10 @@
 
 The top module ``hwgen_top`` has the ports Vitis HLS gives the HLS backend's top function
 (``ap_clk``, ``ap_rst_n``, AXI4-Stream ``in_r_*`` and ``out_r_*`` with TDATA/TVALID/TREADY/TKEEP/
-TSTRB/TLAST), so one cocotb harness (``hwgen.rtl.harness``) drives either. Inside: one library
-module per layer, wired as the HLS dataflow (``hwgen.hls.generate.build_dataflow``): same folding,
-same lanes per stream, a duplicate in front of each Fire module's expand convolutions with the
-same FIFO depths, a FIFO on every other stream. Python emits parameters and wiring only
+TSTRB/TLAST), so one cocotb harness (``hwgen.rtl.harness``) drives either. Inside: the design
+the HLS backend renders too (``hwgen.design.dataflow``), one library module per stage -- same
+folding, same lanes per stream, a duplicate in front of each Fire module's expand convolutions --
+and a FIFO of the design's depth on each of its streams. Python emits parameters and wiring only
 (``templates/top.sv.j2``); all logic is the hand-written SystemVerilog of ``hdl/``.
 """
 from __future__ import annotations
@@ -18,13 +18,20 @@ import jinja2
 import numpy as np
 
 from .. import __version__
-from ..hls.folding import plan_folding
-from ..hls.kernels import (DEFAULT_FIFO_DEPTH, axi_bits, cpp_ident, fire_fifo_depths,
-                           kernel_call, window_lead_pixels, window_phase_reads)
-from ..hls.project import CONFIG_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files
-from ..ir import Graph, Node
+from ..boards import ddr_bytes_per_cycle, ddr_read_latency_cycles
+from ..design.dataflow import Design, build_design
+from ..design.ddr import ddr_layout
+from ..design.platform import weight_ports
+from ..design.depths import DEFAULT_FIFO_DEPTH
+from ..design.estimate import layer_report
+from ..design.names import cpp_ident
+from ..design.streams import dma_beat_bits
+from ..design.streams import stream_meta as side_meta
+from ..ir import Graph
 from ..outdir import write_project
-from ..ops import Concat, Conv
+from ..project import CONFIG_FILE, DDR_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files
+from ..quant import dump_config, resolved_config
+from .board import board_context, board_files, ddr_meta, stream_extra
 from .modules import Kernel, Param, rtl_kernel
 
 TOP = "hwgen_top"
@@ -33,8 +40,13 @@ RTL_DIR = "rtl"  # in the project: sources, memory images; the simulator runs he
 #: library files in dependency order (leaves first)
 LIBRARY = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwgen_fifo.sv",
            "hwgen_regroup.sv", "hwgen_window.sv", "hwgen_mvau.sv", "hwgen_conv.sv",
+           "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv",
            "hwgen_maxpool.sv", "hwgen_gap.sv", "hwgen_concat.sv", "hwgen_duplicate.sv",
-           "hwgen_axis_in.sv", "hwgen_axis_out.sv"]
+           "hwgen_axis_in.sv", "hwgen_axis_out.sv", "hwgen_control.sv"]
+SIM_DIR = "sim"  # in rtl/: the simulation top and models (not for synthesis)
+SIM_HDL_DIR = Path(__file__).resolve().parent / "sim_hdl"
+SIM_LIBRARY = ["hwgen_ddr_model.sv"]
+SIM_TOP = "hwgen_sim_top"
 
 
 @dataclass
@@ -57,6 +69,8 @@ class Netlist:
     streams: list[Stream] = field(default_factory=list)
     instances: list[Instance] = field(default_factory=list)
     mems: dict[str, str] = field(default_factory=dict)
+    #: (layer, conv instance) whose weights live in DDR, in stage order (each its own AXI4 master)
+    ddr_kernels: list[tuple[str, Kernel]] = field(default_factory=list)
 
     def stream(self, hint: str, width: int) -> Stream:
         name = "s_" + cpp_ident(hint)
@@ -91,108 +105,69 @@ class Netlist:
         ports: dict[str, Stream | str] = ({"in": inputs[0]} if len(inputs) == 1
                                           else {"a": inputs[0], "b": inputs[1]})
         ports["out"] = out
+        if k.ddr is not None:  # its AXI4 master is the top's m_axi_gmem_<port>, read only
+            ports.update({"start": "weights_go", "base_addr": f"ptr_{k.ddr_port}"})
+            ports.update({f"m_axi_{sig.lower()}": f"m_axi_gmem_{k.ddr_port}_{sig}"
+                          for sig in AXI_READ_SIGNALS})
         self.add(k.module, k.name, k.params, ports)
         self.mems.update(k.mems)
         return out
 
 
-def build_netlist(graph: Graph, cfg_folding: dict | None = None):
-    """The top module's streams and instances, and the lanes of every tensor's stream."""
-    plan, lanes = plan_folding(graph, cfg_folding)
+#: the read channels of a weight master (hwgen_axi_read), as the top's ports name them (Vitis'
+#: m_axi port names, ARADDR ... RREADY)
+AXI_READ_SIGNALS = ("ARADDR", "ARLEN", "ARSIZE", "ARBURST", "ARCACHE", "ARPROT", "ARVALID",
+                    "ARREADY", "RDATA", "RRESP", "RLAST", "RVALID", "RREADY")
+
+
+def build_netlist(design: Design, addr_bits: int = 32) -> Netlist:
+    """The top module's streams and instances: one library module per stage of the design, a
+    FIFO of the design's depth on each of its streams (its consumer reads the FIFO's output).
+    ``addr_bits``: the weight masters' address width (32 on Zynq-7000)."""
+    graph = design.graph
     net = Netlist()
-    inp, outp = graph.tensors[graph.input], graph.tensors[graph.output]
-    in_lanes, out_lanes = lanes[graph.input], lanes[graph.output]
-    s = net.stream(graph.input, in_lanes * inp.fmt.width)
-    net.add("hwgen_axis_in", "u_axis_in", {"AXI_BITS": Param(axi_bits(inp.fmt, in_lanes)),
-                                           "WIDTH": Param(s.width)},
-            {"s_tvalid": "in_r_TVALID", "s_tready": "in_r_TREADY", "s_tdata": "in_r_TDATA",
-             "out": s}, clocked=False)
-    var = {graph.input: net.fifo(s)}
-    fire_of_squeeze = {f.squeeze: f for f in graph.fires}
-    branch_in: dict[str, Stream] = {}
-    for node in graph.nodes:
-        k = rtl_kernel(graph, node, plan[node.name])
-        ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
-        out = node.outputs[0]
-        fire = fire_of_squeeze.get(node.name)
-        if fire is None:
-            var[out] = net.fifo(net.kernel(k, ins, out), input_fifo_depth(graph, node, plan))
-        else:  # fork the squeeze output into both expand branches
-            var[out] = net.fifo(net.kernel(k, ins, out))
-            a = net.stream(f"{fire.name}_to_expand1x1", var[out].width)
-            b = net.stream(f"{fire.name}_to_expand3x3", var[out].width)
-            net.add("hwgen_duplicate", "u_" + cpp_ident(fire.name) + "_dup",
-                    {"WIDTH": Param(var[out].width)}, {"in": var[out], "a": a, "b": b},
-                    clocked=False)
-            depth1, depth3 = fire_branch_depths(graph, fire, plan)
-            branch_in[fire.expand1x1] = net.fifo(a, depth1)
-            branch_in[fire.expand3x3] = net.fifo(b, depth3)
-    src = var[graph.output]
-    words = int(np.prod(outp.shape)) // out_lanes
-    net.add("hwgen_axis_out", "u_axis_out", {"AXI_BITS": Param(axi_bits(outp.fmt, out_lanes)),
-                                             "WIDTH": Param(src.width), "WORDS": Param(words)},
-            {"in": src, "m_tvalid": "out_r_TVALID", "m_tready": "out_r_TREADY",
-             "m_tdata": "out_r_TDATA", "m_tkeep": "out_r_TKEEP", "m_tstrb": "out_r_TSTRB",
-             "m_tlast": "out_r_TLAST"})
-    return net, lanes
+    queued: dict[str, Stream] = {}  # design stream -> the output of its FIFO
 
+    def new(name: str) -> Stream:  # a stage's output, named as the design's stream
+        return net.stream(name[2:], design.streams[name].bits)
 
-def input_fifo_depth(graph: Graph, producer: Node, plan: dict,
-                     consumers: list[Node] | None = None) -> int:
-    """Depth of the stream from ``producer`` to its consumers (default: all of them).
+    def enqueue(name: str, src: Stream) -> None:
+        queued[name] = net.fifo(src, design.streams[name].depth)
 
-    A windowed consumer (max pool, KxK conv) wants a phase's input rows at once and then takes
-    nothing while it emits the rest of the phase (``window_phase_reads``); a producer that needs several
-    cycles per word must have made them meanwhile, into this stream, or the consumer waits. A
-    stream into a concat holds one pixel: concat takes a whole pixel from one branch, then from the
-    other, and a branch that could not hold one would stall the other's producer meanwhile.
-    """
-    out = producer.outputs[0]
-    consumers = graph.consumers(out) if consumers is None else consumers
-    lanes = plan[producer.name].pe if isinstance(producer.op, Conv) else plan[producer.name].lanes
-    if any(isinstance(n.op, Concat) for n in consumers):
-        return DEFAULT_FIFO_DEPTH + graph.shape(out)[0] // lanes
-    reads = max((window_phase_reads(graph, n, plan[n.name]) for n in consumers), default=0)
-    words = int(np.prod(graph.shape(out))) // lanes
-    cycles_per_word = kernel_call(graph, producer, plan[producer.name]).cycles / max(words, 1)
-    if reads == 0 or cycles_per_word < 2:
-        return DEFAULT_FIFO_DEPTH
-    return DEFAULT_FIFO_DEPTH + reads
-
-
-#: window words an RTL conv holds beyond its window FIFO (window output register, MVAU pipeline)
-RTL_WINDOW_SLACK = 4
-
-
-def fire_branch_depths(graph: Graph, fire, plan: dict) -> tuple[int, int]:
-    """Depths of the streams duplicate -> expand1x1 and duplicate -> expand3x3 of a Fire module.
-
-    expand3x3's stream holds what its window wants at once (``input_fifo_depth``). duplicate
-    writes every word to both branches, so expand1x1's stream holds those words too, plus the
-    pixels the expand3x3 window reads ahead of what concat has taken -- the rule of
-    ``fire_fifo_depths``, with the RTL's look-ahead: its window runs on by the SF + 2 words of the
-    FIFO in front of the matrix-vector unit (``hwgen_conv``) and a few in the pipeline.
-    """
-    sq, e3 = graph.node(fire.squeeze), graph.node(fire.expand3x3)
-    op, f3 = e3.op, plan[e3.name]
-    c, h, w = graph.shape(e3.inputs[0])
-    _, oh, ow = graph.shape(e3.outputs[0])
-    lanes = plan[fire.squeeze].pe
-    sf = op.kernel ** 2 * c // f3.simd
-    lead = window_lead_pixels(h, w, c, lanes, f3.simd, op.kernel, op.stride, op.pad[0], oh, ow,
-                              slack=sf + 2 + RTL_WINDOW_SLACK)
-    hls = fire_fifo_depths(graph, fire, plan)
-    depth3 = max(hls["expand3x3_in"], input_fifo_depth(graph, sq, plan, [e3]))
-    depth1 = max(hls["expand1x1_in"], (max(lead, 0) + 2) * (c // lanes)) + depth3
-    return depth1, depth3
-
-
-def estimate(graph: Graph, cfg_folding: dict | None, clock_mhz: float) -> dict:
-    """The HLS backend's analytic cycle model for the same folding (slowest stage per frame)."""
-    from ..hls.generate import build_dataflow, layer_report  # noqa: PLC0415
-
-    _, stages, _ = build_dataflow(graph, cfg_folding)
-    return layer_report(graph, stages, clock_mhz)
+    for st in design.stages:
+        if st.kind == "axis_in":
+            s = new(st.outputs[0])
+            fmt, lanes = design.streams[st.outputs[0]].fmt, st.out_lanes[0]
+            net.add("hwgen_axis_in", "u_axis_in", {"AXI_BITS": Param(dma_beat_bits(fmt, lanes)),
+                                                   "WIDTH": Param(s.width)},
+                    {"s_tvalid": "in_r_TVALID && in_enable", "s_tready": "in_tready",
+                     "s_tdata": "in_r_TDATA", "out": s})
+            enqueue(st.outputs[0], s)
+        elif st.kind == "duplicate":
+            src = queued[st.inputs[0]]
+            a, b = (new(name) for name in st.outputs)
+            net.add("hwgen_duplicate", "u_" + st.name, {"WIDTH": Param(src.width)},
+                    {"in": src, "a": a, "b": b}, clocked=False)
+            for name, s in zip(st.outputs, (a, b)):
+                enqueue(name, s)
+        elif st.kind == "axis_out":
+            src = queued[st.inputs[0]]
+            fmt, lanes = design.streams[st.inputs[0]].fmt, st.in_lanes[0]
+            words = int(np.prod(graph.shape(graph.output))) // lanes
+            net.add("hwgen_axis_out", "u_axis_out", {"AXI_BITS": Param(dma_beat_bits(fmt, lanes)),
+                                                     "WIDTH": Param(src.width),
+                                                     "WORDS": Param(words)},
+                    {"in": src, "m_tvalid": "out_tvalid", "m_tready": "out_r_TREADY && out_enable",
+                     "m_tdata": "out_r_TDATA", "m_tkeep": "out_r_TKEEP", "m_tstrb": "out_r_TSTRB",
+                     "m_tlast": "out_r_TLAST"})
+        else:
+            k = rtl_kernel(graph, graph.node(st.layer), st.folding)
+            if k.ddr is not None:
+                k.params["ADDR_W"] = Param(addr_bits)
+                net.ddr_kernels.append((st.layer, k))
+            (name,) = st.outputs
+            enqueue(name, net.kernel(k, [queued[s] for s in st.inputs], name[2:]))
+    return net
 
 
 def _env() -> jinja2.Environment:
@@ -207,9 +182,8 @@ def stream_meta(graph: Graph, lanes: dict[str, int]) -> dict:
     driver alike)."""
     inp, outp = graph.tensors[graph.input], graph.tensors[graph.output]
 
-    def side(fmt, n):
-        return {"lanes": n, "width": fmt.width, "frac": fmt.frac, "signed": fmt.signed,
-                "axi_bits": axi_bits(fmt, n)}
+    def side(fmt, n):  # DMA-facing widths, as the HLS top's (hwgen.design.streams)
+        return side_meta(fmt, n)
 
     return {"input_shape": list(inp.shape), "output_shape": list(outp.shape),
             "in": side(inp.fmt, lanes[graph.input]), "out": side(outp.fmt, lanes[graph.output])}
@@ -218,32 +192,54 @@ def stream_meta(graph: Graph, lanes: dict[str, int]) -> dict:
 def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
                  vectors: list[np.ndarray] | None = None, force: bool = False) -> dict:
     """Write the RTL project; returns the cycle estimate (the HLS report's layout)."""
-    from ..quant import dump_config, resolved_config  # noqa: PLC0415
-
     cfg = cfg or {}
-    net, lanes = build_netlist(graph, cfg.get("folding"))
-    rep = estimate(graph, cfg.get("folding"), float(board["clock_mhz"]))
-    stream = stream_meta(graph, lanes)
+    design = build_design(graph, cfg.get("folding"))
+    addr64 = board["family"] != "zynq7"  # Zynq-7000 masters have 32-bit addresses
+    net = build_netlist(design, 64 if addr64 else 32)
+    rep = layer_report(design, float(board["clock_mhz"]))
+    stream = stream_meta(graph, design.lanes)
     ctx = {"version": __version__, "top": TOP, "model": graph.name, "net": net,
            "stream": stream, "library": LIBRARY, "report": rep, "rtl_dir": RTL_DIR,
            "n_vectors": len(vectors or [])}
+    # weights in DDR: one {"name": "w_<layer>"} per weight master, which gets pointer register
+    # ptr_<name> (hwgen_control) and port group m_axi_gmem_<name>; the image the HLS backend
+    # writes, laid out the same way (hwgen.design.ddr)
+    ddr_layers, ddr_blob = ddr_layout([(k.ddr_port, layer, k.ddr.image)
+                                       for layer, k in net.ddr_kernels])
+    ddr_ports = [{"name": d.port, "layer": d.layer} for d in ddr_layers]
+    ctx.update(board_context(graph, board, stream, ddr_ports))
+    ctx.update(sim_top=SIM_TOP, addr_bits=64 if addr64 else 32)
+    rep["latency_ms"] = rep["latency_cycles"] / (float(board["clock_mhz"]) * 1e3)  # driver timeout
     env = _env()
     files: dict[str, str | bytes] = {
         f"{RTL_DIR}/{TOP}.sv": env.get_template("top.sv.j2").render(ctx),
-        f"{RTL_DIR}/sources.f": "".join(f"hdl/{f}\n" for f in LIBRARY) + f"{TOP}.sv\n",
+        f"{RTL_DIR}/sources.f": "".join(f"hdl/{f}\n" for f in LIBRARY) + f"{TOP}.sv\n{TOP}_ip.v\n",
         "README.md": env.get_template("README.md.j2").render(ctx),
         "report.json": json.dumps(rep, indent=2),
         CONFIG_FILE: dump_config(resolved_config(graph, cfg)),
         MODEL_FILE: graph.onnx_model.SerializeToString(),
     }
+    files.update(board_files(graph, board, stream, ctx, env, RTL_DIR, TOP, len(vectors or []),
+                             weight_ports(ddr_layers, board), ddr_layers))
     for f in LIBRARY:
         files[f"{RTL_DIR}/hdl/{f}"] = (HDL_DIR / f).read_text()
+    files[f"{RTL_DIR}/{SIM_DIR}/{SIM_TOP}.sv"] = env.get_template("sim_top.sv.j2").render(ctx)
+    for f in SIM_LIBRARY:
+        files[f"{RTL_DIR}/{SIM_DIR}/{f}"] = (SIM_HDL_DIR / f).read_text()
+    if ddr_layers:
+        files[DDR_FILE] = ddr_blob
     for name, text in net.mems.items():
         files[f"{RTL_DIR}/{name}"] = text
     files.update({f"{VECTOR_DIR}/{name}": data
                   for name, data in vector_files(graph, vectors or []).items()})
     meta = {"hwgen": __version__, "backend": "rtl", "top": TOP, "model": graph.name,
-            "board": board["name"], "vectors": len(vectors or []), "stream": stream,
+            "board": board["name"], "vectors": len(vectors or []),
+            "clock_mhz": float(board["clock_mhz"]),
+            "stream": {**stream, **stream_extra(graph)},
+            "ddr": {**ddr_meta(ctx["ctrl"], ddr_layers, len(ddr_blob)),
+                    # the system simulation's DDR model (hwgen rtlsim), from the board file
+                    "model": {"latency_cycles": ddr_read_latency_cycles(board),
+                              "bytes_per_cycle": ddr_bytes_per_cycle(board)}},
             "estimated_cycles_per_frame": rep["cycles_per_frame"]}
     files[PROJECT_FILE] = json.dumps(meta, indent=2)
     write_project(out_dir, files, force)

@@ -2,12 +2,14 @@
 
 It drives the top-level ports the HLS backend's top gets from Vitis HLS -- ``ap_clk``,
 ``ap_rst_n``, ``in_r_*`` and ``out_r_*`` -- so it runs unchanged on hwgen's own RTL and on the
-RTL Vitis exports (whose AXI-Lite ``s_axi_control``, when present, is started in auto-restart).
+RTL Vitis exports. Its AXI-Lite ``s_axi_control`` gets the DDR weight pointers, as the board driver
+writes them, and is started in auto-restart.
 
 Two passes, every output value compared with the expected vector:
   timing  frames back to back, TVALID always high, TREADY always high: cycles per frame (between
-          the ends of consecutive output frames) and latency (first input word to last output
-          word of the first frame);
+          the ends of consecutive output frames), latency (first input word to last output
+          word of the first frame) and, when weights live in DDR, the DDR model's beats and
+          stall cycles per frame;
   stress  the same vectors with random gaps on TVALID and random backpressure on TREADY.
 Settings come from the JSON file named by $HWGEN_RTLSIM_CONFIG (written by hwgen.rtl.sim); the
 results go to the JSON file it names.
@@ -37,15 +39,37 @@ def _pauses(rng: random.Random, p: float):
         yield rng.random() < p
 
 
-async def _start_control(dut, clk) -> None:
-    """Vitis' AXI-Lite control: ap_start with auto-restart (hwgen's own RTL has no such port)."""
+async def _start_control(dut, clk, ddr: dict | None) -> None:
+    """The AXI-Lite control (UG1399 register map, as the board driver uses it): each DDR weight
+    port's pointer, read back, then ap_start with auto-restart."""
     if not hasattr(dut, "s_axi_control_AWVALID"):
         return
     from cocotbext.axi import AxiLiteBus, AxiLiteMaster  # noqa: PLC0415
 
     master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), clk, dut.ap_rst_n,
                            reset_active_level=False)
+    for layer in (ddr or {}).get("layers", []):
+        addr = int(ddr["base"]) + int(layer["offset"])
+        await master.write_dword(int(layer["register"]), addr & 0xFFFFFFFF)
+        if ddr.get("addr64"):
+            await master.write_dword(int(layer["register"]) + 4, addr >> 32)
+        back = await master.read_dword(int(layer["register"]))
+        assert back == addr & 0xFFFFFFFF, f"pointer of {layer['port']}: read back 0x{back:x}"
     await master.write_dword(0x00, AP_START_AUTO_RESTART)
+
+
+class DdrCounters:
+    """The DDR model's counters (ports of the simulation top, hwgen_sim_top): beats delivered and
+    cycles a port waited, summed over the weight ports."""
+
+    def __init__(self, dut, ports: list[str]):
+        self.handles = [(getattr(dut, f"ddr_beats_{p}"), getattr(dut, f"ddr_stall_{p}"))
+                        for p in ports]
+
+    def read(self) -> tuple[int, int]:
+        beats = sum(int(b.value) for b, _ in self.handles)
+        stall = sum(int(s.value) for _, s in self.handles)
+        return beats, stall
 
 
 class Bench:
@@ -87,16 +111,19 @@ class Bench:
             self.first_mismatch = (f"{where} pass, image {i}, output {k}: got "
                                    f"{got[k] if k < got.size else 'nothing'}, expected {want[k]}")
 
-    async def run(self, frames: list[int], where: str, budget: float) -> list[float]:
-        """Send the frames; receive and check them; the cycle count at each frame's end."""
+    async def run(self, frames: list[int], where: str, budget: float,
+                  ddr: DdrCounters | None = None) -> tuple[list[float], list[tuple[int, int]]]:
+        """Send the frames; receive and check them; the cycle count and the DDR counters
+        (beats, stall cycles) at each frame's end."""
         for i in frames:
             await self.src.send(AxiStreamFrame(self.inputs[i]))
-        ends = []
+        ends, counts = [], []
         for i in frames:
             frame = await with_timeout(self.sink.recv(), budget * self.period, "ns")
             ends.append(self.cycles())
+            counts.append(ddr.read() if ddr else (0, 0))
             self.check(i, frame, where)
-        return ends
+        return ends, counts
 
 
 @cocotb.test()
@@ -110,21 +137,27 @@ async def frames_bit_exact(dut):
     await ClockCycles(dut.ap_clk, 8)
     dut.ap_rst_n.value = 1
     await ClockCycles(dut.ap_clk, 2)
-    await _start_control(dut, dut.ap_clk)
+    ddr = cfg.get("ddr") or {}
+    await _start_control(dut, dut.ap_clk, ddr)
+    counters = DdrCounters(dut, [d["port"] for d in ddr.get("layers", [])])
     images = cfg["images"]
     # a frame may take this long before giving up (a deadlock otherwise hangs forever)
     budget = 4 * cfg["estimated_cycles_per_frame"] + 20_000
 
     timed = [i % images for i in range(max(images, 2))]  # two frames at least, for the interval
     start = bench.cycles()
-    ends = await bench.run(timed, "timing", 2 * budget)
-    cycles_per_frame = (ends[-1] - ends[0]) / (len(ends) - 1)
+    ends, counts = await bench.run(timed, "timing", 2 * budget, counters)
+    frames = len(ends) - 1
+    cycles_per_frame = (ends[-1] - ends[0]) / frames
     latency = ends[0] - start
+    # DDR traffic of the frames after the first (the first one's reads started before its input)
+    ddr_beats = (counts[-1][0] - counts[0][0]) / frames
+    ddr_stall = (counts[-1][1] - counts[0][1]) / frames
 
     rng = random.Random(cfg["seed"])
     bench.src.set_pause_generator(_pauses(rng, cfg["gap"]))
     bench.sink.set_pause_generator(_pauses(rng, cfg["backpressure"]))
-    await bench.run(list(range(images)), "stress", 10 * budget)
+    await bench.run(list(range(images)), "stress", 10 * budget, counters)
     stress_frames = images
     # the timing pass checked the first max(images, 2) frames once more
     mismatches = sum(bench.per_image)
@@ -132,6 +165,10 @@ async def frames_bit_exact(dut):
               "first_mismatch": bench.first_mismatch, "cycles_per_frame": cycles_per_frame,
               "latency_cycles": latency, "timed_frames": len(timed),
               "stress_frames": stress_frames, "gap_probability": cfg["gap"],
+              "ddr_beats_per_frame": ddr_beats, "ddr_stall_cycles_per_frame": ddr_stall,
+              # AXI protocol violations the DDR model saw (4 KiB crossings, long bursts, ...)
+              "ddr_errors": int(dut.ddr_errors.value) if hasattr(dut, "ddr_errors") else 0,
               "backpressure_probability": cfg["backpressure"]}
     Path(cfg["result"]).write_text(json.dumps(result, indent=2))
     assert mismatches == 0, bench.first_mismatch
+    assert result["ddr_errors"] == 0, "AXI protocol violations on the weight ports (see the log)"

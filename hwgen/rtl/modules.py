@@ -17,7 +17,11 @@ from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from ..ir import Graph, Node
 from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from ..ops.pool import RECIP_BITS
-from ..hls.kernels import Folding, _conv_mode, cpp_ident, pack_conv_weights
+from ..design.ddr import DdrWeights, beats_per_word
+from ..design.folding import Folding
+from ..design.names import cpp_ident
+from ..design.schedule import conv_mode as _conv_mode
+from ..design.stages import layer_stage, pack_conv_weights
 
 
 @dataclass
@@ -48,6 +52,12 @@ class Kernel:
     in_widths: list[int]  # data bits of each input stream
     out_width: int
     mems: dict[str, str] = field(default_factory=dict)  # file name -> $readmemh text
+    #: weights in DDR (hwgen_conv_ddr): the layer's image (hwgen.design.ddr, the HLS backend's
+    #: bytes), to be placed 4 KiB-aligned in the weight buffer; the instance's base_addr is its
+    #: byte address there (valid from reset on), its m_axi_* ports read that memory
+    ddr: DdrWeights | None = None
+    #: name of the DDR weight port, as the HLS top's argument (``w_<layer ident>``)
+    ddr_port: str | None = None
 
 
 def _cast_params(out: FixedType, shift: int) -> dict[str, Param]:
@@ -81,6 +91,10 @@ def _check(cond: bool, where: str, what: str) -> None:
         raise HwgenError(f"{where}: {what}")
 
 
+#: Folding.storage -> hwgen_mvau's W_STORAGE (the weight ROM's rom_style / ram_style, UG901)
+W_STORAGE = {None: "auto", "bram": "block", "lutram": "distributed"}
+
+
 # ---- one function per op -------------------------------------------------------------------
 def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
     op: Conv = node.op
@@ -90,8 +104,6 @@ def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
     cout, oh, ow = y.shape
     pe, simd = fold.pe, fold.simd
     in_lanes = fold.in_lanes or simd
-    _check(not getattr(fold, "ddr", False), where, "the RTL backend keeps weights on chip "
-           "(drop `weights: ddr` from its folding)")
     _check(cout % pe == 0 and cin % simd == 0, where, f"PE={pe} / SIMD={simd} must divide "
            f"{cout} / {cin} channels")
     _check(in_lanes % simd == 0 or simd % in_lanes == 0, where,
@@ -122,11 +134,28 @@ def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
         "B_FILE": Param(bfile), "ACC_CAST": Param(bool(op.accum_can_overflow(x.fmt))),
         "ACC_W": Param(op.accum_fmt.width), "ACC_SIGNED": Param(op.accum_fmt.signed),
         "ACC_OVF": Param(OVERFLOW_MODES.index(op.accum_fmt.overflow)), "RELU": Param(op.relu),
+        "MUL_FABRIC": Param(bool(fold.mul_fabric)),
         **_cast_params(y.fmt, op.accum_fmt.frac - y.fmt.frac)}
-    weights = pack_conv_weights(w_raw, pe, simd).reshape(nf * sf, simd * pe)
-    mems = {wfile: mem_image(weights, ww),
-            bfile: mem_image(np.asarray(b_raw, np.int64).reshape(nf, pe), bw)}
-    return Kernel("hwgen_conv", ident, params, [in_lanes * x.fmt.width], pe * y.fmt.width, mems)
+    packed = pack_conv_weights(w_raw, pe, simd)
+    bias_mem = mem_image(np.asarray(b_raw, np.int64).reshape(nf, pe), bw)
+    widths = [in_lanes * x.fmt.width], pe * y.fmt.width
+    if fold.ddr:
+        # hwgen_conv_ddr: the stage's block (output pixels per pass over the weights), beats per
+        # weight word and DDR image (hwgen.design.ddr) -- what the HLS backend gets, byte for byte
+        stage = layer_stage(graph, node, fold)
+        wbits = op.weight_fmt.width
+        _check(stage.ddr is not None and stage.params["beats"] == beats_per_word(pe, simd, wbits),
+               where, "the DDR image is not in PE*SIMD words of the weight width")
+        del params["W_FILE"], params["WW"]
+        params.update({"WIN_FIFO": Param(2), "W_BITS": Param(wbits),
+                       "W_SIGNED": Param(op.weight_fmt.signed),
+                       "BLOCK": Param(stage.params["block"]),
+                       "BEATS": Param(stage.params["beats"]), "ADDR_W": Param(32)})
+        return Kernel("hwgen_conv_ddr", ident, params, *widths, {bfile: bias_mem},
+                      ddr=stage.ddr, ddr_port="w_" + cpp_ident(node.name))
+    params["W_STORAGE"] = Param(W_STORAGE[fold.storage])
+    mems = {wfile: mem_image(packed.reshape(nf * sf, simd * pe), ww), bfile: bias_mem}
+    return Kernel("hwgen_conv", ident, params, *widths, mems)
 
 
 def maxpool_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:

@@ -12,9 +12,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import HwgenError
-from ..hls.project import VECTOR_DIR, Project
-from .generate import LIBRARY, RTL_DIR, TOP
+from ..project import VECTOR_DIR, Project
+from .generate import LIBRARY, RTL_DIR, SIM_DIR, SIM_LIBRARY, SIM_TOP, TOP
 
 HARNESS = "hwgen.rtl.harness"
 CLOCK_NS = 10.0
@@ -34,6 +36,18 @@ class RtlsimResult:
     mismatches_per_image: list[int] = field(default_factory=list)
     timed_frames: int = 0
     stress_frames: int = 0
+    clock_mhz: float = 100.0
+    #: weights in DDR: the DDR model's settings and what the timed frames measured
+    ddr: dict = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        """Frames/s at the board's clock, from the measured cycles per frame."""
+        return self.clock_mhz * 1e6 / self.cycles_per_frame if self.cycles_per_frame else 0.0
+
+    @property
+    def latency_ms(self) -> float:
+        return self.latency_cycles / (self.clock_mhz * 1e3)
 
     @property
     def model_error(self) -> float | None:
@@ -43,7 +57,7 @@ class RtlsimResult:
 
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["model_error"] = self.model_error
+        d.update(model_error=self.model_error, fps=self.fps, latency_ms=self.latency_ms)
         return d
 
 
@@ -82,13 +96,20 @@ def _control_file(build: Path, top: str) -> Path:
 
 
 def _sources(project: Project, sources: Path | None) -> tuple[list[Path], Path]:
-    """HDL files and the folder to simulate in ($readmemh paths are relative to it)."""
+    """HDL files and the folder to simulate in ($readmemh paths are relative to it). hwgen's own
+    RTL runs inside its simulation top (the DDR model behind the weight masters)."""
     if sources is None:
         rtl = project.dir / RTL_DIR
-        if not (rtl / f"{TOP}.sv").is_file():
-            raise HwgenError(f"{project.dir}: no {RTL_DIR}/{TOP}.sv; generate the project with "
-                             "`--backend rtl`, or pass --sources with Vitis' exported RTL")
-        return [rtl / "hdl" / f for f in LIBRARY] + [rtl / f"{TOP}.sv"], rtl
+        sim = [rtl / SIM_DIR / f for f in (*SIM_LIBRARY, f"{SIM_TOP}.sv")]
+        missing = [p for p in (rtl / f"{TOP}.sv", *sim) if not p.is_file()]
+        if missing:
+            raise HwgenError(f"{project.dir}: no {missing[0].relative_to(project.dir)}; generate "
+                             "the project with this hwgen's `--backend rtl`, or pass --sources "
+                             "with Vitis' exported RTL")
+        return [rtl / "hdl" / f for f in LIBRARY] + [rtl / f"{TOP}.sv", *sim], rtl
+    if (project.meta.get("ddr") or {}).get("layers"):
+        raise HwgenError(f"{project.dir}: --sources runs Vitis' RTL without a DDR model; this "
+                         "project keeps weights in DDR (simulate its RTL-backend twin instead)")
     folder = Path(sources).resolve()
     files = sorted(p for p in folder.glob("*") if p.suffix in (".v", ".sv"))
     if not files:
@@ -116,27 +137,67 @@ def run_rtlsim(project_dir: str | Path, images: int = 1, seed: int = 1,
     build.mkdir(parents=True, exist_ok=True)
     result_file = build / "result.json"
     result_file.unlink(missing_ok=True)
+    clock_mhz = float(project.meta.get("clock_mhz", 1000.0 / CLOCK_NS))
+    ddr = dict(project.meta.get("ddr") or {})
+    params: dict[str, object] = {}
+    if sources is None and ddr.get("layers"):
+        params = _ddr_model_parameters(project, ddr, build)
     cfg = {"vectors": str(project.dir / VECTOR_DIR), "images": images, "seed": seed,
-           "in": stream["in"], "out": stream["out"], "clock_ns": CLOCK_NS,
+           "in": stream["in"], "out": stream["out"], "clock_ns": 1000.0 / clock_mhz,
            "estimated_cycles_per_frame": est or 100_000, "gap": gap,
-           "backpressure": backpressure, "result": str(result_file)}
+           "backpressure": backpressure, "result": str(result_file),
+           "ddr": {**ddr, "base": DDR_BASE} if params else {}}
     (build / "config.json").write_text(json.dumps(cfg, indent=2))
 
-    top = TOP if sources is None else project.top
+    top = SIM_TOP if sources is None else project.top
     build_s, sim_s = cocotb_run(files, top, build, run_dir, HARNESS,
-                                {"HWGEN_RTLSIM_CONFIG": str(build / "config.json")}, seed)
+                                {"HWGEN_RTLSIM_CONFIG": str(build / "config.json")}, seed,
+                                params)
     if not result_file.is_file():
         tail = _tail(build / "sim.log")
         raise HwgenError(f"{project.dir}: the simulation did not finish (deadlock or crash): "
                          f"{tail}; see {build / 'sim.log'}")
     r = json.loads(result_file.read_text())
-    return RtlsimResult(r["images"], r["mismatches"], r["cycles_per_frame"], est,
-                        r["latency_cycles"], build_s, sim_s, r["first_mismatch"],
-                        r["mismatches_per_image"], r["timed_frames"], r["stress_frames"])
+    res = RtlsimResult(r["images"], r["mismatches"], r["cycles_per_frame"], est,
+                       r["latency_cycles"], build_s, sim_s, r["first_mismatch"],
+                       r["mismatches_per_image"], r["timed_frames"], r["stress_frames"],
+                       clock_mhz)
+    if params:
+        bytes_per_frame = r["ddr_beats_per_frame"] * 8
+        res.ddr = {"layers": [d["layer"] for d in ddr["layers"]],
+                   "latency_cycles": params["LATENCY"],
+                   "sustained_gbytes_per_s": ddr["model"]["bytes_per_cycle"] * clock_mhz / 1e3,
+                   "bytes_per_frame": bytes_per_frame,
+                   "gbytes_per_s": bytes_per_frame * res.fps / 1e9,
+                   "stall_cycles_per_frame": r["ddr_stall_cycles_per_frame"],
+                   "protocol_errors": r["ddr_errors"]}
+    return res
+
+
+#: where the simulation's DDR model puts the weight buffer (the driver's buffer on the board)
+DDR_BASE = 0x1000_0000
+#: the DDR model's bandwidth is BW_NUM / BW_DEN bytes per cycle
+BW_DEN = 1000
+
+
+def _ddr_model_parameters(project: Project, ddr: dict, build: Path) -> dict[str, object]:
+    """The DDR model's parameters: the weight image as $readmemh words (written into ``build``),
+    the board's read latency and sustained bandwidth (recorded by generate, boards.py)."""
+    image = project.dir / ddr["file"]
+    if not image.is_file():
+        raise HwgenError(f"{project.dir}: no {ddr['file']} (the weights in DDR); regenerate it")
+    words = np.frombuffer(image.read_bytes(), dtype="<u8")
+    mem = build / "ddr_weights.mem"
+    mem.write_text("".join(f"{int(w):016x}\n" for w in words))
+    model = ddr["model"]
+    return {"MEM_FILE": f'"{mem}"', "MEM_WORDS": int(words.size), "BASE": DDR_BASE,
+            "LATENCY": int(model["latency_cycles"]),
+            "BW_NUM": max(1, round(model["bytes_per_cycle"] * BW_DEN)), "BW_DEN": BW_DEN}
 
 
 def cocotb_run(files: list[Path], top: str, build: Path, run_dir: Path, test_module: str,
-               extra_env: dict[str, str], seed: int = 1) -> tuple[float, float]:
+               extra_env: dict[str, str], seed: int = 1,
+               parameters: dict[str, object] | None = None) -> tuple[float, float]:
     """Build ``files`` with Verilator into ``build`` and run the cocotb ``test_module`` on ``top``
     in ``run_dir``; (build seconds, simulation seconds). Logs: build.log, sim.log in ``build``.
     A failing cocotb test is not an error here: callers read the results they asked for."""
@@ -150,7 +211,8 @@ def cocotb_run(files: list[Path], top: str, build: Path, run_dir: Path, test_mod
         t = time.perf_counter()
         try:
             runner.build(sources=[_control_file(build, top), *files], hdl_toplevel=top,
-                         build_dir=build, build_args=BUILD_ARGS, log_file=build / "build.log")
+                         build_dir=build, build_args=BUILD_ARGS, parameters=parameters or {},
+                         log_file=build / "build.log")
         except (SystemExit, Exception) as exc:  # the runner exits on a failed build
             raise HwgenError(f"Verilator build failed ({exc}): {_tail(build / 'build.log')}; "
                              f"see {build / 'build.log'}") from None

@@ -1,5 +1,6 @@
 """Test cases for the HLS kernel library: quantised graphs, their golden outputs and the C++ that
-runs them in C simulation (through hwgen.hls.kernels, as a dataflow generator would).
+runs them in C simulation (the design's stages rendered by hwgen.hls.kernels, as the HLS generator
+does).
 
 A case is a namespace in one generated C++ file holding the config structs and arrays its
 KernelCalls return, a ``top`` function with ``#pragma HLS DATAFLOW`` wiring the kernels by streams,
@@ -16,12 +17,18 @@ from typing import Sequence
 
 import numpy as np
 
+from hwgen.design import stages as S
+from hwgen.design.depths import fire_fifo_depths
+from hwgen.design.folding import Folding, divisors
+from hwgen.design.names import cpp_ident
+from hwgen.design.streams import axi_bits, from_stream, pack_axi, unpack_axi
 from hwgen.fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from hwgen.golden import GoldenModel
 from hwgen.hls import kernels as K
 from hwgen.ir import Fire, Graph, Node, Tensor
 from hwgen.ops import Concat, Conv, GlobalAvgPool, MaxPool
 from hwgen.ops.pool import pooled_size
+from hwgen.pynq_driver import to_stream
 from hwgen.quant.config import _accum_format
 
 HERE = Path(__file__).resolve().parent
@@ -96,7 +103,7 @@ class Case:
                 per = nb + 2
                 got = data[pos:pos + words * per].reshape(words, per)
                 pos += words * per
-                want = K.pack_axi(s.expected, s.fmt, s.axi_lanes).astype(np.int64)
+                want = pack_axi(s.expected, s.fmt, s.axi_lanes).astype(np.int64)
                 assert words == want.shape[0], (f"{self.name}: {s.var}: {words} AXI words, "
                                                 f"expected {want.shape[0]}")
                 last = got[:, nb]
@@ -105,7 +112,7 @@ class Case:
                     f"expected only on word {words - 1}"
                 assert np.all(got[:, nb + 1] == 1), \
                     f"{self.name}: {s.var}: TKEEP/TSTRB not all ones"
-                values = K.unpack_axi(got[:, :nb], s.fmt, s.axi_lanes, s.expected.shape)
+                values = unpack_axi(got[:, :nb], s.fmt, s.axi_lanes, s.expected.shape)
                 _compare(self.name, s.var, values, s.expected)
                 bad = np.flatnonzero(np.any(got[:, :nb] != want, axis=1))
                 assert bad.size == 0, f"{self.name}: {s.var}: AXI word {bad[0]} bytes " \
@@ -117,7 +124,7 @@ class Case:
                 expected_words = s.expected.size // s.lanes
                 assert words == expected_words, (f"{self.name}: {s.var}: {words} words, expected "
                                                  f"{expected_words}")
-                _compare(self.name, s.var, K.from_stream(flat, s.expected.shape), s.expected)
+                _compare(self.name, s.var, from_stream(flat, s.expected.shape), s.expected)
         for s in self.inputs:
             left = int(data[pos])
             pos += 1
@@ -158,7 +165,7 @@ def _pixels(shape) -> int:
     return int(np.prod(shape[1:])) if len(shape) > 1 else 1
 
 
-def graph_case(name: str, graph: Graph, folding: dict[str, K.Folding], x_raw: np.ndarray,
+def graph_case(name: str, graph: Graph, folding: dict[str, Folding], x_raw: np.ndarray,
                in_lanes: int, desc: str, axi: bool = False, depths: dict[str, int] | None = None,
                out_lanes: int | None = None) -> Case:
     """A mini dataflow generator: every node through kernel_call, duplicate on fan-out, regroup
@@ -185,9 +192,10 @@ def graph_case(name: str, graph: Graph, folding: dict[str, K.Folding], x_raw: np
             return
         assert len(users) == 2, "the mini generator forks into two only"
         t = graph.tensors[tensor]
-        dup = K.duplicate_call(f"dup_{producer}", t.fmt, t.shape[0], _pixels(t.shape), lanes)
+        dup = K.render(S.duplicate_stage(f"dup_{producer}", t.fmt, t.shape[0], _pixels(t.shape),
+                                         lanes))
         decls.append(dup.config)
-        outs = [stream(f"d_{producer}_{K.cpp_ident(u)}", dup.out_streams[0]) for u in users]
+        outs = [stream(f"d_{producer}_{cpp_ident(u)}", dup.out_streams[0]) for u in users]
         body.append("  " + dup.call([var], outs))
         for u, o in zip(users, outs):
             avail[(tensor, u)] = (o, lanes)
@@ -197,7 +205,8 @@ def graph_case(name: str, graph: Graph, folding: dict[str, K.Folding], x_raw: np
         if lanes == need:
             return var
         t = graph.tensors[tensor]
-        rg = K.regroup_call(f"rg_{var}", t.fmt, t.shape[0], _pixels(t.shape), lanes, need)
+        rg = K.render(S.regroup_stage(f"rg_{var}", t.fmt, t.shape[0], _pixels(t.shape), lanes,
+                                      need))
         decls.append(rg.config)
         new = stream(f"{var}_rg{need}", rg.out_streams[0])
         body.append("  " + rg.call([var], [new]))
@@ -207,20 +216,20 @@ def graph_case(name: str, graph: Graph, folding: dict[str, K.Folding], x_raw: np
     x = graph.tensors[graph.input]
     params_in, params_out, ins, outs = [], [], [], []
     if axi:
-        a = K.axis_in_call("axi_in", x.fmt, x.shape[0], _pixels(x.shape), in_lanes)
+        a = K.render(S.axis_in_stage("axi_in", x.fmt, x.shape[0], _pixels(x.shape), in_lanes))
         decls.append(a.config)
-        bits = K.axi_bits(x.fmt, in_lanes)
+        bits = axi_bits(x.fmt, in_lanes)
         params_in.append(f"hls::stream<{a.in_streams[0]} >& in0")
         s = stream("s_input", a.out_streams[0])
         body.append("  " + a.call(["in0"], [s]))
-        words = K.pack_axi(x_raw, x.fmt, in_lanes)
+        words = pack_axi(x_raw, x.fmt, in_lanes)
         ins.append(In("in0", a.in_streams[0], words.astype(np.int64).ravel(), words.shape[0],
                       bits))
         publish(graph.input, s, in_lanes, "input")
     else:
         ctype = f"hwgen::Pack<{x.fmt.cpp()}, {in_lanes}>"
         params_in.append(f"hls::stream<{ctype} >& in0")
-        ins.append(In("in0", ctype, K.to_stream(x_raw), x_raw.size // in_lanes))
+        ins.append(In("in0", ctype, to_stream(x_raw), x_raw.size // in_lanes))
         publish(graph.input, "in0", in_lanes, "input")
 
     macs = 0
@@ -247,12 +256,12 @@ def graph_case(name: str, graph: Graph, folding: dict[str, K.Folding], x_raw: np
     want = out_lanes or lanes
     if axi:
         final = take(graph.output, "__out__", want)
-        a = K.axis_out_call("axi_out", y.fmt, y.shape[0], _pixels(y.shape), want)
+        a = K.render(S.axis_out_stage("axi_out", y.fmt, y.shape[0], _pixels(y.shape), want))
         decls.append(a.config)
         params_out.append(f"hls::stream<{a.out_streams[0]} >& out0")
         body.append("  " + a.call([final], ["out0"]))
         outs.append(Out("out0", a.out_streams[0], 0, y.fmt, expected,
-                        K.axi_bits(y.fmt, want), want))
+                        axi_bits(y.fmt, want), want))
     else:
         final = take(graph.output, "__out__", want)
         ctype = f"hwgen::Pack<{y.fmt.cpp()}, {want}>"
@@ -320,16 +329,16 @@ def make_conv(rng, cin: int, cout: int, k: int, stride: int, pad, in_fmt: FixedT
     return op
 
 
-def folding_for_conv(rng, cin: int, cout: int) -> K.Folding:
-    pe = int(rng.choice(K.divisors(cout)))
-    simd = int(rng.choice(K.divisors(cin)))
-    lanes = [d for d in K.divisors(cin) if d % simd == 0 or simd % d == 0]
-    return K.Folding(pe=pe, simd=simd, in_lanes=int(rng.choice(lanes)))
+def folding_for_conv(rng, cin: int, cout: int) -> Folding:
+    pe = int(rng.choice(divisors(cout)))
+    simd = int(rng.choice(divisors(cin)))
+    lanes = [d for d in divisors(cin) if d % simd == 0 or simd % d == 0]
+    return Folding(pe=pe, simd=simd, in_lanes=int(rng.choice(lanes)))
 
 
 # ---- case generators -------------------------------------------------------------------------
 def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, cout=None,
-              hw=None, fold: K.Folding | None = None, relu=None, narrow_acc=None,
+              hw=None, fold: Folding | None = None, relu=None, narrow_acc=None,
               ddr: bool = False) -> Case:
     rng = np.random.default_rng(seed)
     k = k if k is not None else int(rng.choice([1, 1, 3, 3, 5]))
@@ -370,7 +379,7 @@ def maxpool_case(name: str, seed: int, *, k=None, stride=None, ceil=None, same_f
         if oh >= 1 and ow >= 1:
             break
     c = int(rng.choice([1, 2, 3, 4, 6, 8, 16]))
-    lanes = int(rng.choice(K.divisors(c)))
+    lanes = int(rng.choice(divisors(c)))
     in_fmt = rand_input_fmt(rng)
     op = MaxPool(kernel=kk, stride=s, pad=pad, ceil_mode=cm)
     gb = GraphBuilder((c, h, w), in_fmt)
@@ -381,14 +390,14 @@ def maxpool_case(name: str, seed: int, *, k=None, stride=None, ceil=None, same_f
     x = rand_raw(rng, in_fmt, (c, h, w))
     desc = (f"maxpool {c}x{h}x{w} k{kk} s{s} pad{list(pad)} ceil={cm} lanes={lanes} "
             f"in {in_fmt} out {out_fmt}")
-    return graph_case(name, gb.g, {"pool": K.Folding(pe=lanes)}, x, lanes, desc)
+    return graph_case(name, gb.g, {"pool": Folding(pe=lanes)}, x, lanes, desc)
 
 
 def gap_case(name: str, seed: int) -> Case:
     rng = np.random.default_rng(seed)
     h, w = int(rng.integers(1, 14)), int(rng.integers(1, 14))
     c = int(rng.choice([1, 2, 3, 4, 8, 10, 16]))
-    lanes = int(rng.choice(K.divisors(c)))
+    lanes = int(rng.choice(divisors(c)))
     in_fmt = rand_input_fmt(rng)
     op = GlobalAvgPool()
     x = rand_raw(rng, in_fmt, (c, h, w))
@@ -397,7 +406,7 @@ def gap_case(name: str, seed: int) -> Case:
     gb.add("gap", op, ["x"], out_fmt_for(rng, acc, frac))
     desc = (f"global_avgpool {c}x{h}x{w} lanes={lanes} in {in_fmt} "
             f"out {gb.g.tensors[gb.g.output].fmt}")
-    return graph_case(name, gb.g, {"gap": K.Folding(pe=lanes)}, x, lanes, desc)
+    return graph_case(name, gb.g, {"gap": Folding(pe=lanes)}, x, lanes, desc)
 
 
 def fire_graph(rng, cin: int, hw: tuple[int, int], cs: int, c1: int, c3: int,
@@ -429,25 +438,25 @@ def add_fire(rng, gb: GraphBuilder, src: str, name: str, cs: int, c1: int, c3: i
 
 
 def fire_foldings(rng, gb: GraphBuilder, name: str, cs: int, c1: int, c3: int,
-                  cin: int) -> dict[str, K.Folding]:
-    sq_pe = int(rng.choice(K.divisors(cs)))
-    simd1 = [d for d in K.divisors(cs) if d % sq_pe == 0 or sq_pe % d == 0]
-    lanes = int(rng.choice([d for d in K.divisors(c1) if c3 % d == 0]))
+                  cin: int) -> dict[str, Folding]:
+    sq_pe = int(rng.choice(divisors(cs)))
+    simd1 = [d for d in divisors(cs) if d % sq_pe == 0 or sq_pe % d == 0]
+    lanes = int(rng.choice([d for d in divisors(c1) if c3 % d == 0]))
     return {
-        f"{name}/squeeze1x1": K.Folding(pe=sq_pe, simd=int(rng.choice(K.divisors(cin)))),
-        f"{name}/expand1x1": K.Folding(pe=int(rng.choice(K.divisors(c1))),
+        f"{name}/squeeze1x1": Folding(pe=sq_pe, simd=int(rng.choice(divisors(cin)))),
+        f"{name}/expand1x1": Folding(pe=int(rng.choice(divisors(c1))),
                                        simd=int(rng.choice(simd1)), in_lanes=sq_pe),
-        f"{name}/expand3x3": K.Folding(pe=int(rng.choice(K.divisors(c3))),
+        f"{name}/expand3x3": Folding(pe=int(rng.choice(divisors(c3))),
                                        simd=int(rng.choice(simd1)), in_lanes=sq_pe),
-        f"{name}/concat": K.Folding(pe=lanes),
+        f"{name}/concat": Folding(pe=lanes),
     }
 
 
 def fire_depth_vars(gb: GraphBuilder, fire: Fire, folding) -> dict[str, int]:
-    d = K.fire_fifo_depths(gb.g, fire, folding)
-    sq = K.cpp_ident(fire.squeeze)
-    return {f"d_{sq}_{K.cpp_ident(fire.expand1x1)}": d["expand1x1_in"],
-            f"d_{sq}_{K.cpp_ident(fire.expand3x3)}": d["expand3x3_in"]}
+    d = fire_fifo_depths(gb.g, fire, folding)
+    sq = cpp_ident(fire.squeeze)
+    return {f"d_{sq}_{cpp_ident(fire.expand1x1)}": d["expand1x1_in"],
+            f"d_{sq}_{cpp_ident(fire.expand3x3)}": d["expand3x3_in"]}
 
 
 def fire_case(name: str, seed: int, cin=8, hw=(7, 6), cs=4, c1=8, c3=8) -> Case:
@@ -478,10 +487,10 @@ def chain_case(name: str, seed: int, axi: bool = True) -> Case:
     c10 = make_conv(rng, 16, 10, 1, 1, (0, 0, 0, 0), gb.g.tensors[t3].fmt, True, narrow_acc=False)
     t4 = gb.add("conv10", c10, [t3], FixedType(8, 5, False, "AP_RND", "AP_SAT"))
     gb.add("gap", GlobalAvgPool(), [t4], FixedType(10, 5, False, "AP_RND", "AP_SAT"))
-    fold = {"conv1": K.Folding(pe=4, simd=3, in_lanes=3), "pool1": K.Folding(pe=4)}
+    fold = {"conv1": Folding(pe=4, simd=3, in_lanes=3), "pool1": Folding(pe=4)}
     fold.update(fire_foldings(rng, gb, "fire2", 4, 8, 8, 8))
-    fold["conv10"] = K.Folding(pe=5, simd=4, in_lanes=fold["fire2/concat"].pe)
-    fold["gap"] = K.Folding(pe=5)
+    fold["conv10"] = Folding(pe=5, simd=4, in_lanes=fold["fire2/concat"].pe)
+    fold["gap"] = Folding(pe=5)
     depths = fire_depth_vars(gb, gb.g.fires[0], fold)
     return graph_case(name, gb.g, fold, x, 3, "AXI -> conv -> maxpool -> fire -> conv -> gap -> "
                       "AXI", axi=axi, depths=depths, out_lanes=1)
@@ -498,12 +507,12 @@ def plumbing_case(name: str, seed: int) -> Case:
     gb = GraphBuilder((c1, h, w), fmt)
     gb.g.tensors["b"] = Tensor("b", (c2, h, w), fmt=fmt)
     gb.add("cat", Concat(), ["x", "b"], fmt)
-    cat = K.kernel_call(gb.g, gb.g.nodes[0], K.Folding(pe=lanes))
+    cat = K.kernel_call(gb.g, gb.g.nodes[0], Folding(pe=lanes))
     c = c1 + c2
-    dup = K.duplicate_call("dup", fmt, c, h * w, lanes)
+    dup = K.render(S.duplicate_stage("dup", fmt, c, h * w, lanes))
     big = lanes * 2 if c % (lanes * 2) == 0 else lanes
-    up = K.regroup_call("up", fmt, c, h * w, lanes, big)
-    down = K.regroup_call("down", fmt, c, h * w, big, 1)
+    up = K.render(S.regroup_stage("up", fmt, c, h * w, lanes, big))
+    down = K.render(S.regroup_stage("down", fmt, c, h * w, big, 1))
     t_in = cat.in_streams[0]
     decls = "\n".join([cat.config, dup.config, up.config, down.config])
     top = f"""
@@ -518,15 +527,15 @@ void top(hls::stream<{t_in} >& in_a, hls::stream<{t_in} >& in_b,
   {up.call(["d2"], ["wide"])}
   for (int i = 0; i < {h * w * c // lanes}; ++i) out_cat.write(d1.read());
   hls::stream<{up.out_streams[0]} > wcopy("wcopy");
-  {K.duplicate_call("dup2", fmt, c, h * w, big).call(["wide"], ["wide2", "wcopy"])}
+  {K.render(S.duplicate_stage("dup2", fmt, c, h * w, big)).call(["wide"], ["wide2", "wcopy"])}
   {down.call(["wide2"], ["out_one"])}
   for (int i = 0; i < {h * w * c // big}; ++i) out_big.write(wcopy.read());
 }}
 """
-    decls += "\n" + K.duplicate_call("dup2", fmt, c, h * w, big).config + top
+    decls += "\n" + K.render(S.duplicate_stage("dup2", fmt, c, h * w, big)).config + top
     both = np.concatenate([a, b])
-    ins = [In("in_a", t_in, K.to_stream(a), a.size // lanes),
-           In("in_b", t_in, K.to_stream(b), b.size // lanes)]
+    ins = [In("in_a", t_in, to_stream(a), a.size // lanes),
+           In("in_b", t_in, to_stream(b), b.size // lanes)]
     outs = [Out("out_cat", t_in, lanes, fmt, both),
             Out("out_one", down.out_streams[0], 1, fmt, both),
             Out("out_big", up.out_streams[0], big, fmt, both)]

@@ -1,5 +1,5 @@
 """A token-level model of a Fire module's dataflow with bounded FIFOs, to check that the depths
-from hwgen.hls.kernels.fifo_depths prevent deadlock (which C simulation, running the processes
+from hwgen.design.depths.fifo_depths prevent deadlock (which C simulation, running the processes
 one after another on unbounded streams, cannot show).
 
 Each process is a generator yielding, per loop iteration of its kernel, the FIFOs it reads and
@@ -9,7 +9,7 @@ whether it deadlocks does not depend on the order in which processes fire.
 """
 from __future__ import annotations
 
-from hwgen.hls import kernels as K
+from hwgen.design.schedule import window_phases
 
 
 class Fifo:
@@ -87,7 +87,7 @@ def fire_runs(h: int, w: int, cs: int, lanes: int, c1: int, pe1: int, simd1: int
     a_out, b_out = Fifo("a_out", depth_out), Fifo("b_out", depth_out)
     out = Fifo("out", None)
     words = h * w * cs // lanes
-    phases = K.window_phases(h, w, cs, lanes, simd3, 3, 1, 1, h, w)
+    phases = window_phases(h, w, cs, lanes, simd3, 3, 1, 1, h, w)
     procs = [source(s, words), duplicate(s, a_in, b_in, words),
              mvau(a_in, a_out, h * w, c1 // pe1, cs // simd1),
              window(b_in, win, phases), mvau(win, b_out, h * w, c3 // pe3, 9 * cs // simd3),

@@ -18,8 +18,9 @@ from helpers import vivado_workspace
 from fake_pynq import FakeBoard
 from hwgen import pynq_driver as drv
 from hwgen.cli import main
-from hwgen.hls.ddr import beats_per_word, unpack_ddr_weights
-from hwgen.hls.kernels import pack_axi, pack_conv_weights, unpack_axi
+from hwgen.design.ddr import beats_per_word, unpack_ddr_weights
+from hwgen.design.stages import pack_conv_weights
+from hwgen.design.streams import pack_axi, unpack_axi
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -249,7 +250,7 @@ def test_pack_matches_hwgen_and_round_trips(lanes, width, signed):
 
 def test_packing_agrees_with_project_vectors_and_golden(projects):
     from hwgen.golden import GoldenModel
-    from hwgen.hls.project import Project
+    from hwgen.project import Project
 
     p = projects["pynq-z2"]
     s = _meta(p)["stream"]
@@ -293,7 +294,7 @@ def _golden_board(project: Path, corrupt: bool = False, **kw) -> FakeBoard:
     import yaml
 
     from hwgen.golden import GoldenModel
-    from hwgen.hls.project import Project
+    from hwgen.project import Project
 
     graph = Project.open(project).graph()
     golden = GoldenModel(graph)
@@ -426,7 +427,7 @@ def test_bringup_with_fake_pynq(board_copy, monkeypatch, capsys, corrupt, with_d
 
 def test_overlay_classify_with_fake_pynq(board_copy, monkeypatch):
     from hwgen.golden import GoldenModel
-    from hwgen.hls.project import Project
+    from hwgen.project import Project
 
     fake = _golden_board(board_copy)
     monkeypatch.setitem(sys.modules, "pynq", fake.module())

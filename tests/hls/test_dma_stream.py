@@ -15,7 +15,7 @@ import onnx_factory as F
 from hwgen import pynq_driver as drv
 from hwgen.cli import main
 from hwgen.hls.csim import run_csim
-from hwgen.hls.kernels import DMA_BEAT_BITS
+from hwgen.design.streams import DMA_BEAT_BITS
 
 CONFIG = """
 defaults: {fold_preprocessing: false}

@@ -14,10 +14,10 @@ from hwgen.api import ESTIMATE_QUICK, quantized_for_hardware
 from hwgen.boards import load_board
 from hwgen.cli import main
 from hwgen.errors import HwgenError
-from hwgen.hls import cost
-from hwgen.hls.estimate import RESOURCES, budget, estimate
-from hwgen.hls.kernels import MVAU_DEPTH
-from hwgen.hls.optimise import optimise, plan_for
+from hwgen.design import cost
+from hwgen.design.estimate import RESOURCES, budget, estimate
+from hwgen.design.schedule import MVAU_DEPTH
+from hwgen.design.optimise import optimise, plan_for
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_estimate_counts_the_platform(sq64):
     """The block design's IP around the accelerator share the chip: the DMA and its interconnect,
     the control path, the reset block, and an interconnect per high-performance port that weight
     masters use (masters dealt round-robin over the ports after the DMA's)."""
-    from hwgen.hls import platform
+    from hwgen.design import platform
 
     _, graph = sq64
     board = load_board("pynq-z2")
@@ -148,7 +148,7 @@ def test_rom_words_stay_within_the_ap_uint_limit(sq64):
     AP_INT_MAX_W types.h sets): a folding past it is refused before calibration, and the
     optimiser never picks one, even on a board with DSPs to spare."""
     from hwgen.api import check_design_inputs
-    from hwgen.hls.kernels import MAX_ROM_WORD_BITS
+    from hwgen.design.folding import MAX_ROM_WORD_BITS
 
     _, graph = sq64
     with pytest.raises(HwgenError, match="5120-bit ROM word"):
@@ -252,32 +252,38 @@ def test_estimate_cli_text_and_bad_input(sq64, tmp_path, capsys):
 
 def test_windowed_kernels_get_a_phase_of_input(sq64):
     """A window fed by a slow producer gets a stream holding one phase's reads (and a Fire
-    module's expand1x1 side as much more), a fast producer keeps the default depth."""
-    from hwgen.hls.generate import build_dataflow
-    from hwgen.hls.kernels import DEFAULT_FIFO_DEPTH, fire_fifo_depths, window_phases
+    module's expand1x1 side as much more), a fast producer keeps the default depth; a concat's
+    inputs hold a pixel."""
+    from hwgen.design.dataflow import build_design
+    from hwgen.design.depths import DEFAULT_FIFO_DEPTH, fire_fifo_depths
+    from hwgen.design.schedule import window_phases
 
     _, graph = sq64
     folding = plan_for(graph, 400_000)
-    streams, stages, _ = build_dataflow(graph, folding)
-    by_name = {s.name: s for s in streams}
+    design = build_design(graph, folding)
     pool = graph.nodes[1]
     assert pool.kind == "maxpool"
-    conv1 = next(st for st in stages if st.layer == graph.nodes[0].name)
+    conv1 = design.layer(graph.nodes[0].name)
     words = int(np.prod(graph.shape(graph.nodes[0].outputs[0]))) // conv1.folding.pe
-    assert conv1.call.cycles / words >= 2  # conv1 is slow: pool1's input must hold a phase
+    assert conv1.cycles / words >= 2  # conv1 is slow: pool1's input must hold a phase
     c, h, w = graph.shape(pool.inputs[0])
     _, oh, ow = graph.shape(pool.outputs[0])
     lanes = conv1.folding.pe
     reads = max(r for r, _ in window_phases(h, w, c, lanes, lanes, 3, 2, 0, oh, ow))
-    pool_in = next(st for st in stages if st.layer == pool.name).statement.split("(")[1].split(",")[0]
-    assert by_name[pool_in].depth == DEFAULT_FIFO_DEPTH + reads
+    (pool_in,) = design.layer(pool.name).inputs
+    assert design.streams[pool_in].depth == DEFAULT_FIFO_DEPTH + reads
     fire = graph.fires[0]
-    plan = {st.layer: st.folding for st in stages if st.layer}
-    base = fire_fifo_depths(graph, fire, plan)
-    a = by_name[f"s_{fire.name}_to_expand1x1"]
-    b = by_name[f"s_{fire.name}_to_expand3x3"]
+    base = fire_fifo_depths(graph, fire, design.folding)  # a squeeze of a word per cycle
+    a = design.streams[f"s_{fire.name}_to_expand1x1"]
+    b = design.streams[f"s_{fire.name}_to_expand3x3"]
+    assert design.layer(fire.expand3x3).inputs == [b.name]
     assert b.depth >= DEFAULT_FIFO_DEPTH
-    assert a.depth == base["expand1x1_in"] + (b.depth - DEFAULT_FIFO_DEPTH)
+    # duplicate writes both branches: expand1x1's holds the window's lead and all of expand3x3's
+    assert a.depth == base["expand1x1_in"] - DEFAULT_FIFO_DEPTH + b.depth
+    # concat takes a pixel of one branch, then of the other: each input holds a pixel
+    for t in graph.node(fire.concat).inputs:
+        (s,) = [s for s in design.streams.values() if s.tensor == t]
+        assert s.depth == DEFAULT_FIFO_DEPTH + graph.shape(t)[0] // s.lanes
     # the network input (one pixel a cycle) never needs more than the default
-    inp = stages[0].statement.split("(")[1].split(")")[0].split(", ")[1]
-    assert by_name[inp].depth == DEFAULT_FIFO_DEPTH or graph.nodes[0].op.kernel == 1
+    (inp,) = design.stages[0].outputs
+    assert design.streams[inp].depth == DEFAULT_FIFO_DEPTH or graph.nodes[0].op.kernel == 1

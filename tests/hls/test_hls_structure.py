@@ -12,8 +12,9 @@ import pytest
 
 import onnx_factory as F
 from hwgen.cli import main
-from hwgen.hls import cost
-from hwgen.hls import kernels as K
+from hwgen.design import cost
+from hwgen.design.names import cpp_ident
+from hwgen.design.schedule import DDR_BURST_LATENCY, DDR_MAX_BURST, ddr_fetch_cycles
 
 #: report.json storage key -> the config constant the kernel selects its binding with
 CONSTS = {"weights": "W_STORAGE", "xbuf": "XBUF_STORAGE", "window": "WIN_STORAGE",
@@ -120,7 +121,7 @@ def test_instantiated_storage_matches_the_report(project):
     assert all("storage" in row for row in layers), "report.json records no storage per layer"
     counted = 0
     for row in layers:
-        body = re.search(rf"struct {K.cpp_ident(row['name'])}_config {{(.*?)\n}};", params, re.S)
+        body = re.search(rf"struct {cpp_ident(row['name'])}_config {{(.*?)\n}};", params, re.S)
         assert body, row["name"]
         consts = dict(re.findall(r"static const int (\w+_STORAGE) = hwgen::STORE_(\w+);",
                                  body.group(1)))
@@ -147,7 +148,7 @@ def test_weight_roms_are_words_read_by_a_counter(project, tmp_path):
     of N bits, lane l at bits [l*W, l*W + W) -- no struct, so no AGGREGATE anywhere -- and every
     read of them in the kernels is indexed by a bare counter that only steps by one or restarts
     at 0."""
-    rows = {K.cpp_ident(r["name"]): r for r in project["report"]["layers"]}
+    rows = {cpp_ident(r["name"]): r for r in project["report"]["layers"]}
     assert project["weights"]
     types = project["headers"]["types.h"]
     assert re.search(r"#ifdef __SYNTHESIS__\ntemplate <int N>\nusing rom_word = ap_uint<N>;", types)
@@ -192,7 +193,7 @@ def test_deep_streams_are_bound_as_the_estimator_chose(project):
                            rf"impl = (\w+)", top)
         if f["depth"] > cost.SRL_DEPTH:
             deep += 1
-            assert binds == [f["storage"]] == [cost.fifo_impl(f["depth"])], f
+            assert binds == [f["storage"]] == [cost.fifo_impl(f["depth"], f["bits"])], f
         else:
             assert binds == [] and f["storage"] == "srl", f
     assert deep >= 8  # each Fire module's expand1x1 branch
@@ -249,8 +250,8 @@ def test_zynq7_weight_ports_burst_16_beats(project):
     lines = re.findall(r"#pragma HLS INTERFACE mode = m_axi[^\n]*", top)
     assert lines
     for line in lines:
-        assert re.search(r"max_read_burst_length = (\d+)", line).group(1) == str(K.DDR_MAX_BURST)
-    # the estimator's fetch model uses the same bursts: the latency once per pass when the
-    # outstanding requests cover it
-    assert K.DDR_MAX_BURST == 16 and K.ddr_fetch_cycles(1000) == 1000 + K.DDR_BURST_LATENCY
-    assert np.isclose(K.ddr_fetch_cycles(16), 16 + K.DDR_BURST_LATENCY)
+        assert re.search(r"max_read_burst_length = (\d+)", line).group(1) == str(DDR_MAX_BURST)
+    # the estimator's fetch model uses the same bursts: 4 bursts of 16 beats per round trip of latency + 18 cycles (hwgen_axi_read in RTL)
+    trip = DDR_BURST_LATENCY + DDR_MAX_BURST + 2
+    assert DDR_MAX_BURST == 16 and ddr_fetch_cycles(6400) == DDR_BURST_LATENCY + 100 * trip
+    assert ddr_fetch_cycles(64) == DDR_BURST_LATENCY + trip

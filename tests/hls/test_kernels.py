@@ -1,5 +1,6 @@
 """The HLS kernel library (hls_templates/hwgen) in C simulation, element by element against the
-golden model, plus the Python side (hwgen.hls.kernels): layouts, folding, cycles, FIFO depths.
+golden model, plus the Python side (hwgen.hls.kernels and the design's stages, hwgen.design):
+layouts, folding, cycles, FIFO depths.
 
 Every case (tests/hls/cases.py) is a small quantised graph -- one kernel, or a Fire module, or a
 whole chain between AXI adapters -- rendered through ``kernel_call`` as a dataflow generator would.
@@ -22,6 +23,13 @@ import pytest
 import cases as C
 import fifo_sim
 from hwgen import toolchain
+from hwgen.design import stages as S
+from hwgen.design.depths import DEFAULT_FIFO_DEPTH, fifo_depths, fire_fifo_depths
+from hwgen.design.folding import Folding
+from hwgen.design.names import cpp_ident
+from hwgen.design.schedule import MVAU_DEPTH, SIMPLE_DEPTH, window_iterations, window_phases
+from hwgen.design.stages import legal_folding, pack_conv_weights
+from hwgen.design.streams import axi_bits, pack_axi, unpack_axi
 from hwgen.errors import HwgenError
 from hwgen.fixed import FixedType
 from hwgen.hls import kernels as K
@@ -35,31 +43,31 @@ def _native_specs():
     specs = {
         # the three conv structures: direct MVAU, regroup + MVAU, window + MVAU
         "conv_direct": (C.conv_case, 11, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=8, cout=6,
-                                              fold=K.Folding(pe=3, simd=4, in_lanes=4))),
+                                              fold=Folding(pe=3, simd=4, in_lanes=4))),
         "conv_regroup_split": (C.conv_case, 12, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=8,
-                                                     cout=4, fold=K.Folding(2, 2, in_lanes=8))),
+                                                     cout=4, fold=Folding(2, 2, in_lanes=8))),
         "conv_regroup_merge": (C.conv_case, 13, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=12,
-                                                     cout=4, fold=K.Folding(4, 6, in_lanes=2))),
+                                                     cout=4, fold=Folding(4, 6, in_lanes=2))),
         "conv_1x1_stride2": (C.conv_case, 14, dict(k=1, stride=2, pad=(0, 0, 0, 0))),
         "conv_3x3_same": (C.conv_case, 15, dict(k=3, stride=1, pad=(1, 1, 1, 1), cin=4, cout=8,
-                                                fold=K.Folding(8, 4, in_lanes=4))),
+                                                fold=Folding(8, 4, in_lanes=4))),
         "conv_5x5_stride2": (C.conv_case, 16, dict(k=5, stride=2)),
         "conv_3x3_stride3": (C.conv_case, 17, dict(k=3, stride=3)),
         "conv_narrow_acc": (C.conv_case, 18, dict(narrow_acc=True)),
-        "conv_pe1_simd1": (C.conv_case, 19, dict(k=3, fold=K.Folding(1, 1, in_lanes=1), cin=3,
+        "conv_pe1_simd1": (C.conv_case, 19, dict(k=3, fold=Folding(1, 1, in_lanes=1), cin=3,
                                                  cout=5)),
     }
     for i in range(10):
         specs[f"conv_random{i:02d}"] = (C.conv_case, 1000 + i, {})
     # weights in DDR (conv2d_ddr): the three front ends, then random geometry and formats
     specs["conv_ddr_direct"] = (C.conv_case, 31, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=8,
-                                                      cout=6, fold=K.Folding(3, 4, in_lanes=4),
+                                                      cout=6, fold=Folding(3, 4, in_lanes=4),
                                                       ddr=True))
     specs["conv_ddr_regroup"] = (C.conv_case, 32, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=12,
-                                                       cout=10, fold=K.Folding(5, 6, in_lanes=2),
+                                                       cout=10, fold=Folding(5, 6, in_lanes=2),
                                                        ddr=True))
     specs["conv_ddr_window"] = (C.conv_case, 33, dict(k=3, stride=1, pad=(1, 1, 1, 1), cin=8,
-                                                      cout=16, fold=K.Folding(8, 4, in_lanes=4),
+                                                      cout=16, fold=Folding(8, 4, in_lanes=4),
                                                       ddr=True))
     for i in range(4):
         specs[f"conv_ddr_random{i}"] = (C.conv_case, 1100 + i, dict(ddr=True))
@@ -184,8 +192,8 @@ FIRE_SHAPES = [  # h, w, squeeze channels, lanes, c1, pe, simd1, c3, simd3
 @pytest.mark.parametrize("shape", FIRE_SHAPES)
 def test_fire_fifo_depths_prevent_deadlock(shape):
     h, w, cs, lanes, c1, pe, s1, c3, s3 = shape
-    d = K.fifo_depths(h, w, cs, lanes, s3)
-    assert d["expand3x3_in"] == d["expand1x1_out"] == d["expand3x3_out"] == K.DEFAULT_FIFO_DEPTH
+    d = fifo_depths(h, w, cs, lanes, s3)
+    assert d["expand3x3_in"] == DEFAULT_FIFO_DEPTH
     assert fifo_sim.fire_runs(h, w, cs, lanes, c1, pe, s1, c3, pe, s3, d["expand1x1_in"])
     # the rule is needed and not wasteful: the least depth that works is more than the default
     # and within a factor 1.6 of the rule's (the rest is the pipeline slack)
@@ -196,7 +204,7 @@ def test_fire_fifo_depths_prevent_deadlock(shape):
             hi = mid
         else:
             lo = mid + 1
-    assert K.DEFAULT_FIFO_DEPTH < lo <= d["expand1x1_in"] < 1.6 * lo + 4
+    assert DEFAULT_FIFO_DEPTH < lo <= d["expand1x1_in"] < 1.6 * lo + 4
     # about (K - PAD_T) rows plus a few pixels of the squeeze output
     assert 2 * w * cs // lanes <= d["expand1x1_in"] <= (3 * w + 12) * cs // lanes
 
@@ -205,27 +213,27 @@ def test_fire_fifo_depths_from_graph():
     rng = np.random.default_rng(3)
     gb, _ = C.fire_graph(rng, 8, (7, 6), 4, 8, 8)
     fire = gb.g.fires[0]
-    fold = {fire.squeeze: K.Folding(pe=2, simd=4), fire.expand1x1: K.Folding(4, 2, in_lanes=2),
-            fire.expand3x3: K.Folding(4, 1, in_lanes=2)}
-    assert K.fire_fifo_depths(gb.g, fire, fold) == K.fifo_depths(7, 6, 4, 2, 1)
-    fold[fire.expand3x3] = K.Folding(4, 1, in_lanes=1)
+    fold = {fire.squeeze: Folding(pe=2, simd=4), fire.expand1x1: Folding(4, 2, in_lanes=2),
+            fire.expand3x3: Folding(4, 1, in_lanes=2)}
+    assert fire_fifo_depths(gb.g, fire, fold) == fifo_depths(7, 6, 4, 2, 1)
+    fold[fire.expand3x3] = Folding(4, 1, in_lanes=1)
     with pytest.raises(HwgenError, match="squeeze's PE"):
-        K.fire_fifo_depths(gb.g, fire, fold)
+        fire_fifo_depths(gb.g, fire, fold)
 
 
 # ---- the Python side -------------------------------------------------------------------------
 def test_cpp_ident():
-    assert K.cpp_ident("fire2/expand3x3") == "fire2_expand3x3"
-    assert K.cpp_ident("features.features.2.MaxPool") == "features_features_2_MaxPool"
-    assert K.cpp_ident("/classifier/1//Conv") == "classifier_1_Conv"
-    assert K.cpp_ident("3x3") == "l3x3"
-    assert K.cpp_ident("int") == "int_"
+    assert cpp_ident("fire2/expand3x3") == "fire2_expand3x3"
+    assert cpp_ident("features.features.2.MaxPool") == "features_features_2_MaxPool"
+    assert cpp_ident("/classifier/1//Conv") == "classifier_1_Conv"
+    assert cpp_ident("3x3") == "l3x3"
+    assert cpp_ident("int") == "int_"
 
 
 def test_conv_weight_layout():
     cout, cin, k, pe, simd = 4, 6, 3, 2, 3
     w = np.arange(cout * cin * k * k).reshape(cout, cin, k, k)
-    flat = K.pack_conv_weights(w, pe, simd)
+    flat = pack_conv_weights(w, pe, simd)
     nf, sf = cout // pe, k * k * cin // simd
     for co in range(cout):
         for ci in range(cin):
@@ -253,7 +261,7 @@ def test_conv_call_text_and_cycles():
     op = _conv()
     g = _single(op, (8, 10, 9), FixedType(8, 4, False), FixedType(8, 3, False, "AP_RND", "AP_SAT"),
                 "fire2/expand3x3")
-    kc = K.kernel_call(g, g.nodes[0], K.Folding(pe=3, simd=4, in_lanes=2))
+    kc = K.kernel_call(g, g.nodes[0], Folding(pe=3, simd=4, in_lanes=2))
     assert kc.name == "fire2_expand3x3" and kc.config_name == "fire2_expand3x3_config"
     assert "struct fire2_expand3x3_config {" in kc.config
     for line in ("typedef ap_ufixed<8,4,AP_TRN,AP_WRAP> in_t;", "static const unsigned PE = 3;",
@@ -266,7 +274,7 @@ def test_conv_call_text_and_cycles():
     (wn, wt, wv, wl), (bn, bt, bv, bl) = kc.arrays
     assert (wn, wt, bn) == ("fire2_expand3x3_w", f"hwgen::int_t<{op.weight_fmt.width}>",
                             "fire2_expand3x3_b")
-    np.testing.assert_array_equal(wv, K.pack_conv_weights(op.weight_raw(), 3, 4))
+    np.testing.assert_array_equal(wv, pack_conv_weights(op.weight_raw(), 3, 4))
     np.testing.assert_array_equal(bv << (op.accum_fmt.frac - op.bias_fmt.frac),
                                   op.bias_raw_in_accum())
     # ROM words: NF*SF words of PE*SIMD weights, NF words of PE biases (conv2d.h)
@@ -278,24 +286,24 @@ def test_conv_call_text_and_cycles():
         f"static const hwgen::rom_word<{3 * op.bias_fmt.width}> fire2_expand3x3_b[2] = {{")
     # the kernel owns its arrays' pragmas: nothing for the top; the storage is in the config
     assert kc.pragmas == []
-    assert set(kc.storage) == {"weights", "bias", "xbuf", "window"}
-    assert f"static const int W_STORAGE = hwgen::STORE_{kc.storage['weights'].upper()};" \
+    assert set(kc.stage.storage) == {"weights", "bias", "xbuf", "window"}
+    assert f"static const int W_STORAGE = hwgen::STORE_{kc.stage.storage['weights'].upper()};" \
         in kc.config
     mvau = 10 * 9 * (6 // 3) * (9 * 8 // 4)
-    assert mvau < kc.cycles <= mvau + K.MVAU_DEPTH + 1
+    assert mvau < kc.stage.cycles <= mvau + MVAU_DEPTH + 1
     # a 1x1 conv is a plain matrix-vector unit
     op1 = _conv(k=1, pad=(0, 0, 0, 0))
     g1 = _single(op1, (8, 10, 9), FixedType(8, 4, False), FixedType(8, 3, False))
-    kc1 = K.kernel_call(g1, g1.nodes[0], K.Folding(pe=2, simd=8))
-    assert kc1.cycles == 10 * 9 * 3 * 1 + K.MVAU_DEPTH
+    kc1 = K.kernel_call(g1, g1.nodes[0], Folding(pe=2, simd=8))
+    assert kc1.stage.cycles == 10 * 9 * 3 * 1 + MVAU_DEPTH
 
 
 def test_kernel_call_checks_folding():
     g = _single(_conv(), (8, 10, 9), FixedType(8, 4, False), FixedType(8, 3, False))
     node = g.nodes[0]
-    for bad, msg in [(K.Folding(pe=4), "PE=4"), (K.Folding(simd=3), "SIMD=3"),
-                     (K.Folding(simd=4, in_lanes=8), None), (K.Folding(simd=2, in_lanes=8), None),
-                     (K.Folding(simd=8, in_lanes=1), None)]:
+    for bad, msg in [(Folding(pe=4), "PE=4"), (Folding(simd=3), "SIMD=3"),
+                     (Folding(simd=4, in_lanes=8), None), (Folding(simd=2, in_lanes=8), None),
+                     (Folding(simd=8, in_lanes=1), None)]:
         if msg is None:
             K.kernel_call(g, node, bad)  # legal
         else:
@@ -303,9 +311,9 @@ def test_kernel_call_checks_folding():
                 K.kernel_call(g, node, bad)
     g2 = _single(_conv(cin=12), (12, 5, 5), FixedType(8, 4, False), FixedType(8, 3, False))
     with pytest.raises(HwgenError, match="one must divide the other"):
-        K.kernel_call(g2, g2.nodes[0], K.Folding(simd=4, in_lanes=6))
+        K.kernel_call(g2, g2.nodes[0], Folding(simd=4, in_lanes=6))
     relu = _single(Relu(), (8, 10, 9), FixedType(8, 4), FixedType(8, 4))
-    with pytest.raises(HwgenError, match="no HLS kernel"):
+    with pytest.raises(HwgenError, match="no dataflow kernel"):
         K.kernel_call(relu, relu.nodes[0])
     g.tensors["y"].fmt = None
     with pytest.raises(HwgenError, match="quantise first"):
@@ -313,48 +321,48 @@ def test_kernel_call_checks_folding():
 
 
 def test_registry_and_legal_folding():
-    assert set(K.KERNELS) == {Conv, MaxPool, GlobalAvgPool, Concat}
+    assert set(S.STAGES) == {Conv, MaxPool, GlobalAvgPool, Concat}
     g = _single(_conv(cin=6, cout=12), (6, 7, 7), FixedType(8, 4, False), FixedType(8, 3, False))
-    assert K.legal_folding(g.nodes[0]) == ([1, 2, 3, 4, 6, 12], [1, 2, 3, 6])
+    assert legal_folding(g.nodes[0]) == ([1, 2, 3, 4, 6, 12], [1, 2, 3, 6])
     gp = _single(MaxPool(kernel=3, stride=2, ceil_mode=True), (12, 9, 9), FixedType(8, 4),
                  FixedType(8, 4))
-    assert K.legal_folding(gp.nodes[0], gp) == ([1, 2, 3, 4, 6, 12], [1])
+    assert legal_folding(gp.nodes[0], gp) == ([1, 2, 3, 4, 6, 12], [1])
     with pytest.raises(HwgenError, match="needs the graph"):
-        K.legal_folding(gp.nodes[0])
+        legal_folding(gp.nodes[0])
     rng = np.random.default_rng(1)
     gb, _ = C.fire_graph(rng, 4, (5, 5), 2, 6, 4)
     cat = gb.g.node("fire/concat")
-    assert K.legal_folding(cat, gb.g) == ([1, 2], [1])
+    assert legal_folding(cat, gb.g) == ([1, 2], [1])
 
 
 def test_other_kernel_calls():
     fmt = FixedType(6, 2, True, "AP_RND", "AP_SAT")
-    a = K.axis_in_call("input", fmt, 3, 224 * 224, 3)
+    a = K.render(S.axis_in_stage("input", fmt, 3, 224 * 224, 3))
     assert "static const unsigned AXI_BITS = 24;" in a.config
     assert a.in_streams == ["hwgen::axis_t<24>"] and a.out_lanes == [3]
     assert a.call(["in"], ["s"]) == "hwgen::axis_to_stream<input_config>(in, s);"
-    o = K.axis_out_call("output", fmt, 10, 1, 5)
-    assert "AXI_BITS = 32" in o.config and o.cycles == 2 + K.SIMPLE_DEPTH
-    d = K.duplicate_call("fire2_dup", fmt, 16, 25, 4)
+    o = K.render(S.axis_out_stage("output", fmt, 10, 1, 5))
+    assert "AXI_BITS = 32" in o.config and o.stage.cycles == 2 + SIMPLE_DEPTH
+    d = K.render(S.duplicate_stage("fire2_dup", fmt, 16, 25, 4))
     assert d.call(["s"], ["a", "b"]) == "hwgen::duplicate<fire2_dup_config>(s, a, b);"
     with pytest.raises(HwgenError, match="takes 1 input"):
         d.call(["s", "t"], ["a", "b"])
-    r = K.regroup_call("rg", fmt, 12, 4, 6, 2)
-    assert r.in_lanes == [6] and r.out_lanes == [2] and r.cycles == 24 + K.SIMPLE_DEPTH
+    r = K.render(S.regroup_stage("rg", fmt, 12, 4, 6, 2))
+    assert r.in_lanes == [6] and r.out_lanes == [2] and r.stage.cycles == 24 + SIMPLE_DEPTH
     with pytest.raises(HwgenError, match="divide the other"):
-        K.regroup_call("rg", fmt, 12, 4, 4, 6)
+        K.render(S.regroup_stage("rg", fmt, 12, 4, 4, 6))
 
 
 def test_axi_packing_round_trip():
     rng = np.random.default_rng(5)
     for fmt, lanes in [(FixedType(8, 3), 3), (FixedType(5, 2, False), 4), (FixedType(12, 1), 1)]:
         raw = C.rand_raw(rng, fmt, (lanes * 2, 3, 2))
-        words = K.pack_axi(raw, fmt, lanes)
-        assert words.shape == (raw.size // lanes, K.axi_bits(fmt, lanes) // 8)
-        np.testing.assert_array_equal(K.unpack_axi(words, fmt, lanes, raw.shape), raw)
+        words = pack_axi(raw, fmt, lanes)
+        assert words.shape == (raw.size // lanes, axi_bits(fmt, lanes) // 8)
+        np.testing.assert_array_equal(unpack_axi(words, fmt, lanes, raw.shape), raw)
     # channel c of a word in bits [c*W, c*W + W)
     fmt = FixedType(4, 4, False)
-    words = K.pack_axi(np.array([1, 2, 3]).reshape(3, 1, 1), fmt, 3)
+    words = pack_axi(np.array([1, 2, 3]).reshape(3, 1, 1), fmt, 3)
     assert words.tolist() == [[0x21, 0x03]]
 
 
@@ -363,17 +371,17 @@ def test_window_schedule_counts():
     for args in [(7, 9, 4, 2, 4, 3, 2, 1, 4, 5), (5, 5, 3, 3, 1, 3, 1, 0, 3, 3),
                  (6, 6, 2, 1, 2, 2, 2, 0, 3, 3)]:
         h, w, c, il, ol, k, s, pt, oh, ow = args
-        phases = K.window_phases(*args)
+        phases = window_phases(*args)
         assert sum(r for r, _ in phases) == h * w * c // il
         assert sum(e for _, e in phases) == oh * ow * k * k * c // ol
-        assert K.window_iterations(*args) >= max(h * w * c // il, oh * ow * k * k * c // ol)
+        assert window_iterations(*args) >= max(h * w * c // il, oh * ow * k * k * c // ol)
 
 
 def test_csim_speed_smoke(tmp_path):
     """The fast C-simulation path of a 3x3 conv: correct, and well under 15 ns per MAC (what plain
     ap_fixed arithmetic costs) even at -O1 on a busy machine. Prints the measured ns/MAC."""
     case = C.conv_case("speed", 9, k=3, stride=1, pad=(1, 1, 1, 1), cin=32, cout=32, hw=(28, 28),
-                       fold=K.Folding(8, 8, in_lanes=8), narrow_acc=False)
+                       fold=Folding(8, 8, in_lanes=8), narrow_acc=False)
     include, templates = toolchain.ap_types_include(), data_dir("hls_templates")
     src = tmp_path / "speed.cpp"
     src.write_text(C.render([case]))

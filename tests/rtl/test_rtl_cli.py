@@ -1,6 +1,8 @@
 """rtlsim and generate --backend rtl on bad input: one line, exit status 2, no folder left."""
 from __future__ import annotations
 
+import json
+
 import nets
 from hwgen.cli import main
 
@@ -24,12 +26,25 @@ def test_rtlsim_sources_without_verilog(tmp_path, capsys):
     assert "no .v or .sv files" in capsys.readouterr().err
 
 
-def test_generate_rtl_refuses_weights_in_ddr(tmp_path, capsys):
+def test_weights_in_ddr_are_the_hls_backends_bytes(tmp_path, capsys):
+    """Both backends render one design: the RTL project's DDR image and pointer registers are
+    the HLS project's, byte for byte."""
     model = nets.export(nets.TinyCnn().eval(), (3, 17, 17), tmp_path / "tiny.onnx")
     cfg = tmp_path / "cfg.yaml"
-    cfg.write_text("folding:\n  c3: {weights: ddr}\n")
-    out = tmp_path / "never"
-    assert main(["generate", str(model), "--backend", "rtl", "--config", str(cfg),
-                 "-o", str(out)]) == 2
-    assert "on chip" in capsys.readouterr().err
-    assert not out.exists() and not list(tmp_path.glob(".never*"))
+    # one folding for both (the HLS backend's optimiser keeps what the configuration pins)
+    cfg.write_text("folding:\n  c1: {pe: 2, simd: 3}\n  c2: {pe: 4, simd: 2}\n"
+                   "  c3: {pe: 2, simd: 4, weights: ddr}\n  c4: {pe: 2, simd: 2}\n")
+    for backend in ("rtl", "hls"):
+        assert main(["generate", str(model), "--backend", backend, "--config", str(cfg),
+                     "-o", str(tmp_path / backend), "--vectors", "1"]) == 0
+    rtl, hls = (json.loads((tmp_path / b / "hwgen_project.json").read_text())["ddr"]
+                for b in ("rtl", "hls"))
+    assert [d["layer"] for d in rtl["layers"]] == ["c3"]
+    assert [(d["port"], d["offset"], d["register"]) for d in rtl["layers"]] == \
+        [(d["port"], d["offset"], d["register"]) for d in hls["layers"]]
+    image = (tmp_path / "rtl" / rtl["file"]).read_bytes()
+    assert image and image == (tmp_path / "hls" / hls["file"]).read_bytes()
+    top = (tmp_path / "rtl" / "rtl" / "hwgen_top.sv").read_text()
+    assert "hwgen_conv_ddr #(" in top and "m_axi_gmem_w_c3_ARADDR" in top
+
+

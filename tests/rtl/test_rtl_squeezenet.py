@@ -11,7 +11,7 @@ import pytest
 
 import nets
 from hwgen.cli import main
-from hwgen.hls.project import VECTOR_DIR
+from hwgen.project import VECTOR_DIR
 from hwgen.rtl.generate import HDL_DIR, LIBRARY, RTL_DIR, TOP
 from hwgen.rtl.sim import lint, run_rtlsim
 
@@ -69,3 +69,51 @@ def test_squeezenet_1_1_full_size_bit_exact_and_on_estimate(tmp_path):
     res = run_rtlsim(out, images=1)
     assert res.mismatches == 0 and res.stress_frames == 1
     assert abs(res.model_error) <= TOLERANCE, res.as_dict()
+
+
+#: weights in DDR (one with LUT multipliers), LUT multipliers and LUT-held weights on chip
+DDR_FOLDING = """folding:
+  fire9/expand3x3: {weights: ddr}
+  classifier.1: {weights: ddr, multipliers: lut}
+  fire2/expand3x3: {multipliers: lut, weights: lutram}
+"""
+
+
+def test_reduced_squeezenet_with_ddr_weights_in_the_system_simulation(tmp_path, capsys):
+    """The whole top with two AXI4 weight masters against the DDR model: bit-exact under gaps and
+    backpressure, the driver's register protocol, the DDR traffic each frame must make."""
+    model = nets.export(nets.reduced_squeezenet(4), (3, 40, 40), tmp_path / "sq.onnx")
+    cfg = tmp_path / "ddr.yaml"
+    cfg.write_text(DDR_FOLDING)
+    out = tmp_path / "p"
+    assert main(["generate", str(model), "--backend", "rtl", "--config", str(cfg), "-o",
+                 str(out), "--vectors", "2"]) == 0
+    top = (out / RTL_DIR / f"{TOP}.sv").read_text()
+    assert top.count("hwgen_conv_ddr #(") == 2
+    assert "m_axi_gmem_w_classifier_1_ARADDR" in top
+    sim = [out / RTL_DIR / "sim" / f for f in ("hwgen_ddr_model.sv", "hwgen_sim_top.sv")]
+    assert lint([HDL_DIR / f for f in LIBRARY] + [out / RTL_DIR / f"{TOP}.sv"], TOP) == ""
+    meta = json.loads((out / "hwgen_project.json").read_text())
+    assert [d["layer"] for d in meta["ddr"]["layers"]] == ["fire9/expand3x3", "classifier.1"]
+    assert all(p.is_file() for p in sim)
+    capsys.readouterr()
+
+    assert main(["rtlsim", str(out), "--images", "2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["mismatches"] == 0 and d["stress_frames"] == 2
+    assert d["ddr"]["protocol_errors"] == 0
+    # each DDR layer reads its whole image once per output row: PE*SIMD weights of 8 bits per
+    # word, rounded up to 64-bit beats, NF*SF words
+    rep = {r["name"]: r for r in json.loads((out / "report.json").read_text())["layers"]}
+    want = 0
+    for name, k in (("fire9/expand3x3", 3), ("classifier.1", 1)):
+        r = rep[name]
+        cin, cout, rows = r["input"][0][0], r["output"][0], r["output"][1]
+        words = (cout // r["pe"]) * (k * k * cin // r["simd"])
+        want += words * -(-r["pe"] * r["simd"] * 8 // 64) * 8 * rows
+    # measured between two frame ends: each master's read-ahead FIFO (64 beats) may hold a
+    # different amount at either end
+    assert abs(d["ddr"]["bytes_per_frame"] - want) <= 2 * 64 * 8, (want, d["ddr"])
+    est = d["estimated_cycles_per_frame"]
+    assert abs(d["cycles_per_frame"] - est) <= TOLERANCE * est, d
+    assert d["fps"] == pytest.approx(100e6 / d["cycles_per_frame"])

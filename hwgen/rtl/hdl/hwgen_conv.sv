@@ -34,6 +34,8 @@ module hwgen_conv #(
     parameter int SF = 1,
     parameter W_FILE = "",
     parameter B_FILE = "",
+    parameter bit MUL_FABRIC = 0,  // products in LUTs, not DSP48s
+    parameter W_STORAGE = "auto",  // weight ROM: "auto", "block", "distributed"
     parameter bit ACC_CAST = 0,
     parameter int ACC_W = 16,
     parameter bit ACC_SIGNED = 1,
@@ -131,6 +133,8 @@ module hwgen_conv #(
       .SF(SF),
       .W_FILE(W_FILE),
       .B_FILE(B_FILE),
+      .MUL_FABRIC(MUL_FABRIC),
+      .W_STORAGE(W_STORAGE),
       .ACC_CAST(ACC_CAST),
       .ACC_W(ACC_W),
       .ACC_SIGNED(ACC_SIGNED),

@@ -11,6 +11,12 @@
 // hwgen.hls.kernels.pack_conv_weights. Bias memory B_FILE: NF words of PE biases.
 // The sum is exact (ACCW bits, sized by the generator from the actual weights); hwgen_requant then
 // applies the accumulator's overflow mode, ReLU and the cast to the output format.
+// MUL_FABRIC = 1: every product in LUTs, never a DSP48: marked (* use_dsp = "no" *) (Vivado,
+// UG901 USE_DSP) and written as a sum of shifted partial products (no `*`, which is what Yosys'
+// synth_xilinx would map to a DSP48E1). Same value either way.
+// W_STORAGE: "block", "distributed" or "auto" -- the weight ROM's (* rom_style *) (Vivado, UG901:
+// block RAM or a LUT ROM); "auto" leaves it to the tool. Yosys' memory_libmap reads rom_style too
+// but never puts a ROM in LUT RAM, so under Yosys (`YOSYS) "distributed" is spelt "logic": LUTs.
 // Pipeline: issue -> memories -> products -> accumulate -> requantise; it stalls as a whole when
 // the output register is full.
 module hwgen_mvau #(
@@ -26,6 +32,8 @@ module hwgen_mvau #(
     parameter int SF = 1,
     parameter W_FILE = "",
     parameter B_FILE = "",
+    parameter bit MUL_FABRIC = 0,  // products in LUTs (see above)
+    parameter W_STORAGE = "auto",  // weight ROM: "auto", "block", "distributed"
     // output cast (hwgen_requant)
     parameter bit ACC_CAST = 0,
     parameter int ACC_W = 16,
@@ -54,16 +62,36 @@ module hwgen_mvau #(
   localparam int NFW = $clog2(NF) > 0 ? $clog2(NF) : 1;
   localparam int SFW = $clog2(SF) > 0 ? $clog2(SF) : 1;
 
-  logic [PE*SIMD*WW-1:0] wmem[WMEM];
+  // the bias ROM is small: LUTs (as the HLS kernel binds it: rom_1p lutram)
+`ifdef YOSYS
+  (* rom_style = "logic" *)  // Yosys maps a ROM to LUTs or block RAM, never to LUT RAM
+`else
+  (* rom_style = "distributed" *)
+`endif
   logic [PE*BW-1:0] bmem[NF];
   logic [SIMD*XW-1:0] xbuf[SF];
   // ROM contents (the library's own default, no file, only elaborates for lint)
   if (W_FILE != "") begin : g_init
-    initial begin
-      $readmemh(W_FILE, wmem);
-      $readmemh(B_FILE, bmem);
-    end
+    initial $readmemh(B_FILE, bmem);
   end
+
+  // w * x (w signed, x signed if X_SIGNED) as a sum of shifted partial products, one per bit of
+  // the narrower operand (its sign bit weighs -2^(n-1)); the same function is in hwgen_mvau_ddr
+  function automatic logic signed [PW-1:0] fabric_mul(input logic [WW-1:0] w,
+                                                      input logic [XW-1:0] x);
+    logic signed [PW-1:0] wv, xv, p;
+    wv = PW'($signed(w));
+    xv = PW'($signed({X_SIGNED && x[XW-1], x}));
+    p = '0;
+    if (WW <= XW) begin
+      for (int i = 0; i < WW; i++)
+        if (w[i]) p = (i == WW - 1) ? p - (xv <<< i) : p + (xv <<< i);
+    end else begin
+      for (int i = 0; i < XW; i++)
+        if (x[i]) p = (X_SIGNED && i == XW - 1) ? p - (wv <<< i) : p + (wv <<< i);
+    end
+    fabric_mul = p;
+  endfunction
 
   logic en;  // the whole pipeline moves
   assign en = !out_valid || out_ready;
@@ -98,9 +126,40 @@ module hwgen_mvau #(
   always_ff @(posedge clk) begin
     if (issue && nf == '0) xbuf[sf] <= in_data;
   end
+  // the weight ROM, one declaration per storage style (attribute values must be literals)
+  localparam int SL = 8 * 16;  // string parameters compared at one width (no width warnings)
+  if (SL'(W_STORAGE) == SL'("block")) begin : g_wrom_block
+    (* rom_style = "block" *) logic [PE*SIMD*WW-1:0] wmem[WMEM];
+    if (W_FILE != "") begin : g_init
+      initial $readmemh(W_FILE, wmem);
+    end
+    always_ff @(posedge clk) begin
+      if (en) w_q <= wmem[waddr];
+    end
+  end else if (SL'(W_STORAGE) == SL'("distributed")) begin : g_wrom_lut
+`ifdef YOSYS
+    (* rom_style = "logic" *)  // (Yosys: a ROM in LUTs; its LUT RAMs are never used for ROMs)
+`else
+    (* rom_style = "distributed" *)  // Vivado: a LUT ROM
+`endif
+    logic [PE*SIMD*WW-1:0] wmem[WMEM];
+    if (W_FILE != "") begin : g_init
+      initial $readmemh(W_FILE, wmem);
+    end
+    always_ff @(posedge clk) begin
+      if (en) w_q <= wmem[waddr];
+    end
+  end else begin : g_wrom_auto
+    logic [PE*SIMD*WW-1:0] wmem[WMEM];
+    if (W_FILE != "") begin : g_init
+      initial $readmemh(W_FILE, wmem);
+    end
+    always_ff @(posedge clk) begin
+      if (en) w_q <= wmem[waddr];
+    end
+  end
   always_ff @(posedge clk) begin
     if (en) begin
-      w_q <= wmem[waddr];
       b_q <= bmem[nf];
       xb_q <= xbuf[sf];
       xin_q <= in_data;
@@ -117,17 +176,29 @@ module hwgen_mvau #(
   logic [PE*BW-1:0] b2_q;
   logic s2_valid, s2_first, s2_last;
   for (genvar pe = 0; pe < PE; pe++) begin : g_dot
-    logic signed [DW-1:0] sum;
-    always_comb begin
-      sum = '0;
-      for (int s = 0; s < SIMD; s++) begin
-        // operands widened first: a product's self-determined width is its widest operand's
-        sum = sum + DW'(PW'($signed(w_q[(s*PE+pe)*WW+:WW])) *
-                        PW'($signed({X_SIGNED && x1[s*XW+XW-1], x1[s*XW+:XW]})));
+    if (MUL_FABRIC) begin : g_fabric
+      (* use_dsp = "no" *) logic signed [DW-1:0] sum;
+      always_comb begin
+        sum = '0;
+        for (int s = 0; s < SIMD; s++)
+          sum = sum + DW'(fabric_mul(w_q[(s*PE+pe)*WW+:WW], x1[s*XW+:XW]));
       end
-    end
-    always_ff @(posedge clk) begin
-      if (en) dot_q[pe*DW+:DW] <= sum;
+      always_ff @(posedge clk) begin
+        if (en) dot_q[pe*DW+:DW] <= sum;
+      end
+    end else begin : g_dsp
+      logic signed [DW-1:0] sum;
+      always_comb begin
+        sum = '0;
+        for (int s = 0; s < SIMD; s++) begin
+          // operands widened first: a product's self-determined width is its widest operand's
+          sum = sum + DW'(PW'($signed(w_q[(s*PE+pe)*WW+:WW])) *
+                          PW'($signed({X_SIGNED && x1[s*XW+XW-1], x1[s*XW+:XW]})));
+        end
+      end
+      always_ff @(posedge clk) begin
+        if (en) dot_q[pe*DW+:DW] <= sum;
+      end
     end
   end
   always_ff @(posedge clk) begin

@@ -1,6 +1,7 @@
 """Weights that live in DDR: the memory image an AXI4 master port of ``conv2d_ddr`` reads
-(conv2d_ddr.h), and where each layer's image sits in the one buffer the testbench and the board
-driver hand to the accelerator."""
+(conv2d_ddr.h, hwgen_conv_ddr.sv), where each layer's image sits in the one buffer the testbench
+and the board driver hand to the accelerator, and the control register holding each one's
+address."""
 from __future__ import annotations
 
 from typing import NamedTuple, Sequence
@@ -82,3 +83,11 @@ def ddr_layout(images: Sequence[tuple[str, str, np.ndarray]]) -> tuple[list[DdrL
         chunks.append(data + bytes(pad))
         offset += len(data) + pad
     return layers, b"".join(chunks)
+
+
+def register_offset(index: int, addr64: bool) -> int:
+    """AXI-Lite offset of the index-th weight pointer of the top: Vitis HLS puts its control
+    registers at 0x00-0x0c and then each scalar argument in order, a 64-bit one in three 32-bit
+    slots (low, high, reserved), a 32-bit one in two (data, reserved); the RTL top's control
+    decodes the same map."""
+    return 0x10 + index * (0xC if addr64 else 0x8)

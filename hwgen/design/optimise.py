@@ -21,10 +21,10 @@ from ..errors import HwgenError
 from ..ir import Graph
 from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from . import cost
-from .estimate import DEFAULT_CAP, budget, estimate
-from .folding import _override
-from .kernels import conv_cycles, divisors, rom_word_fits
 from .ddr import beats_per_word
+from .estimate import DEFAULT_CAP, budget, estimate
+from .folding import divisors, override, rom_word_fits
+from .schedule import conv_cycles
 
 
 def _conv_cycles(graph: Graph, node, pe: int, simd: int, in_lanes: int) -> int:
@@ -89,7 +89,7 @@ def plan_for(graph: Graph, T: int, user: dict | None = None) -> dict[str, dict]:
             continue
         fire = fire_of.get(node.name)
         group = [graph.node(fire.expand1x1), graph.node(fire.expand3x3)] if fire else [node]
-        overrides = [_override(user, n.name) for n in group]
+        overrides = [override(user, n.name) for n in group]
         fixed_pe = {o["pe"] for o in overrides if "pe" in o}
         floor = max(_min_lanes_downstream(graph, n.outputs[0], T) for n in group)
         best = None
@@ -130,7 +130,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
     extra: dict[str, dict] = {}
 
     def fixed(name: str, key: str) -> bool:  # the user decided this
-        return key in _override(user, name)
+        return key in override(user, name)
 
     est = estimate(graph, board, _merge(plan, user, extra), cap)
     # 1. multipliers: DSP48s first, the smallest layers to LUTs when they run out
@@ -225,7 +225,7 @@ def optimise(graph: Graph, board: dict, user: dict | None = None, cap: float = D
         else:
             lo = mid
     for i in range(1, 9):  # fits are not quite monotone in T: look a little further
-        got = attempt(int(hi * (1 - 0.01 * i)))
+        got = attempt(max(1, int(hi * (1 - 0.01 * i))))
         if got is not None and got[1]["fits"] and got[1]["fps"] > best[1]["fps"]:
             best = got
     return best

@@ -1,8 +1,8 @@
-"""Resource estimates of the HLS kernels (7-series / UltraScale+ primitives), no vendor tool needed.
+"""Resource estimates of the kernels (7-series / UltraScale+ primitives), no vendor tool needed.
 
-Each kernel constructor in ``kernels.py`` attaches a ``Resources`` to its ``KernelCall`` with the
-helpers here; the estimator adds them up. The figures are engineering estimates of what Vitis HLS
-builds from the kernels' code, in the terms of the FINN cost models:
+Each stage constructor in ``stages.py`` attaches a ``Resources`` to its ``Stage`` with the helpers
+here; the estimator (``estimate.py``) adds them up. The figures are engineering estimates of what
+Vitis HLS builds from the kernels' code, in the terms of the FINN cost models:
 
 * a multiplier is one DSP48 (an 8x8 product needs one 25x18 multiplier), or, mapped to fabric,
   ``(2*ceil((Wa+Ww)/6) - 1) * (Wa+Ww)`` LUTs (80 for 8x8);
@@ -12,13 +12,15 @@ builds from the kernels' code, in the terms of the FINN cost models:
   ratio: 16Kx1 ... 512x36; two BRAM18 make a BRAM36) or LUTRAM (``width * ceil(depth/64)`` LUTs),
   whichever is the smaller share of the board; weights are never put in URAM, which the bitstream
   cannot initialise;
-* a FIFO of up to 32 words is shift-register LUTs (``width * ceil(depth/32)``), deeper ones BRAM
-  (the generated top binds each deeper stream with ``BIND_STORAGE type=fifo impl=bram``);
+* a FIFO of up to 32 words is shift-register LUTs (``width * ceil(depth/32)``), deeper ones LUT RAM
+  or BRAM, whichever Yosys' memory mapper picks (``fifo_impl``; the generated top binds each
+  deeper stream with ``BIND_STORAGE type=fifo impl=lutram|bram``);
 * an array updated read-modify-write every ``depth`` iterations (running maxima, sums, the DDR
   convolution's accumulators) is registers up to ``RMW_REG_DEPTH`` words, else LUTRAM (whose
   asynchronous read lets the update complete within ``depth`` >= 3 iterations at II=1);
-* every array a kernel declares is bound (``BIND_STORAGE``) to the memory chosen here: kernels.py
-  passes the choice to the kernel as a ``*_STORAGE`` constant of its config struct;
+* every array a kernel declares is bound (``BIND_STORAGE``) to the memory chosen here: the HLS
+  backend (hwgen.hls.kernels) passes the choice to the kernel as a ``*_STORAGE`` constant of its
+  config struct;
 * an AXI4 master read port (Vitis' m_axi adapter and its read buffer): one BRAM18, 800 LUTs,
   900 FFs (M_AXI_READ: a measured 32-bit port, rounded up for 64 bits).
 """
@@ -97,15 +99,35 @@ def rmw_memory(depth: int, width: int, banks: int = 1) -> tuple[Resources, str]:
     return Resources(lut=lutram_luts(depth, width) * banks), "lutram"
 
 
-def fifo_impl(depth: int) -> str:
-    """What ``fifo`` books a stream of ``depth`` words in: "srl" or "bram"."""
-    return "srl" if depth <= SRL_DEPTH else "bram"
+def _lutram_cells(depth: int, width: int) -> int:
+    """RAM32M/RAM64M-style cells (3 data bits x 64 words each) of a depth x width LUT RAM with one
+    write and one asynchronous read port."""
+    return math.ceil(width / 3) * math.ceil(depth / LUTRAM_DEPTH)
+
+
+def fifo_impl(depth: int, width: int) -> str:
+    """What ``fifo`` books a stream of ``depth`` words of ``width`` bits in: "srl" up to
+    SRL_DEPTH words, then LUT RAM while it costs less than block RAM at Yosys' own exchange rate
+    (memory_libmap: a LUT RAM cell 8, a BRAM18 129; measured with scripts/fit_cost_yosys.py, which
+    found 200 x 8 and 200 x 64-bit FIFOs in LUT RAM, 1000-word ones in BRAM), else "bram". Each
+    deeper stream is bound to exactly this (BIND_STORAGE type=fifo impl=lutram|bram, UG1399)."""
+    if depth <= SRL_DEPTH:
+        return "srl"
+    if depth <= LUTRAM_DEPTH or 8 * _lutram_cells(depth, width) < 129 * bram18_count(depth, width):
+        return "lutram"
+    return "bram"
 
 
 def fifo(depth: int, width: int) -> Resources:
-    if depth <= SRL_DEPTH:
+    kind = fifo_impl(depth, width)
+    if kind == "srl":
         return Resources(lut=width * math.ceil(depth / SRL_DEPTH), ff=width)
-    return Resources(bram36=bram18_count(depth, width) / 2, lut=30, ff=width + 40)
+    pointers = 4 * math.ceil(math.log2(depth + 1))  # read and write counters, level, flags
+    if kind == "lutram":  # 4 LUT sites a cell, the read mux across 64-word banks, the counters
+        return Resources(lut=4 * _lutram_cells(depth, width) + 28
+                         + width * (math.ceil(depth / LUTRAM_DEPTH) - 1), ff=pointers)
+    return Resources(bram36=bram18_count(depth, width) / 2, lut=width + 2 * pointers,
+                     ff=width + pointers)
 
 
 def fabric_mult_luts(wa: int, ww: int) -> int:

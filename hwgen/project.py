@@ -1,5 +1,6 @@
-"""A generated project on disk, read back for simulation: its model, configuration and test
-vectors (writing it: ``hwgen.outdir``)."""
+"""What every backend's project holds besides its sources -- the model, its configuration, the test
+vectors, the project file -- and a generated project read back for simulation (writing it:
+``hwgen.outdir``)."""
 from __future__ import annotations
 
 import json
@@ -9,14 +10,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HwgenError
-from ..outdir import PROJECT_FILE
-from ..ir import Graph
-from ..pynq_driver import to_stream
+from .errors import HwgenError
+from .outdir import PROJECT_FILE
+from .ir import Graph
+from .pynq_driver import to_stream
 
 MODEL_FILE = "model.onnx"  # the normalised float model the project was generated from
 CONFIG_FILE = "config.yaml"  # its fully resolved fixed-point configuration
 VECTOR_DIR = Path("tb") / "tb_data"
+#: the image of the weights that live in DDR (the testbench's DDR, the driver's weight buffer)
+DDR_FILE = "ddr_weights.bin"
 REQUIRED_META = ("hwgen", "top", "model")  # what every backend writes into PROJECT_FILE
 
 
@@ -36,7 +39,7 @@ def vector_inputs(graph: Graph, count: int, start: int = 0) -> list[np.ndarray]:
 def vector_files(graph: Graph, xs, start: int = 0) -> dict[str, bytes]:
     """input_<i>.bin and expected_<i>.bin (raw int32 values in stream order) of each network
     input, numbered from ``start``: the test vectors of every backend's project."""
-    from ..golden import GoldenModel  # noqa: PLC0415
+    from .golden import GoldenModel  # noqa: PLC0415
 
     golden = GoldenModel(graph)
     files = {}
@@ -77,7 +80,7 @@ class Project:
         """The quantised graph, rebuilt from the project's own model and configuration."""
         cached = getattr(self, "_graph", None)
         if cached is None:
-            from ..api import load_model, quantize_model  # noqa: PLC0415
+            from .api import load_model, quantize_model  # noqa: PLC0415
 
             cached = load_model(self.dir / MODEL_FILE)
             cached.name = self.meta.get("model", cached.name)
@@ -104,7 +107,7 @@ class Project:
     def first_diverging_layer(self, trace_dir: Path, images: int) -> str | None:
         """Name of the first layer whose C-simulated output differs from the golden model's, on
         any traced image; None when every layer matches."""
-        from ..golden import GoldenModel  # noqa: PLC0415
+        from .golden import GoldenModel  # noqa: PLC0415
 
         graph = self.graph()
         golden = GoldenModel(graph)

@@ -1,27 +1,67 @@
-"""Folding (PE/SIMD per layer and the lane count of every stream) for the HLS backend.
+"""Folding: PE/SIMD per layer, where a conv's weights live and its multipliers, and the lane count
+of every stream.
 
 The default keeps every kernel modest (at most ``DEFAULT_MAX`` lanes, weights on chip); the
 configuration's ``folding:`` section overrides it per layer (``{layer: {pe: P, simd: S, weights:
-chip|bram|lutram|ddr, multipliers: dsp|lut}}``, names or patterns). ``hwgen.hls.optimise`` writes such a section for a board.
+chip|bram|lutram|ddr, multipliers: dsp|lut}}``, names or patterns). ``hwgen.design.optimise``
+writes such a section for a board.
 """
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass
 
 from ..errors import HwgenError
 from ..ir import Graph
 from ..ops import Conv
 from ..schema import MULTIPLIERS, WEIGHT_PLACES
-from .kernels import Folding, divisors
 
 DEFAULT_MAX = 8
+#: widest on-chip ROM word (PE*SIMD weights): the ap_[u]int limit types.h sets (AP_INT_MAX_W)
+MAX_ROM_WORD_BITS = 4096
+
+
+@dataclass(frozen=True)
+class Folding:
+    """Parallelism of one kernel.
+
+    conv: ``pe`` output channels (= lanes of the output stream) and ``simd`` input channels per
+    cycle; ``in_lanes`` is the lane count of the input stream (default ``simd``).
+    maxpool, global average pool, concat: ``lanes`` of the input and output streams, given as
+    ``in_lanes`` or, failing that, ``pe``.
+    """
+
+    pe: int = 1
+    simd: int = 1
+    in_lanes: int | None = None
+    out_lanes: int | None = None
+    #: conv only: weights in DDR, streamed through an AXI4 master port (conv2d_ddr.h)
+    ddr: bool = False
+    #: conv only: multipliers in LUTs instead of DSP48s
+    mul_fabric: bool = False
+    #: conv only, weights on chip: "bram", "lutram" or None (cost.memory's choice)
+    storage: str | None = None
+
+    @property
+    def lanes(self) -> int:
+        return self.in_lanes or self.pe
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def rom_word_fits(pe: int, simd: int, weight_bits: int, bias_bits: int) -> bool:
+    """Whether a conv's weight and bias ROM words fit one ap_uint (conv2d.h)."""
+    return pe * simd * weight_bits <= MAX_ROM_WORD_BITS and pe * bias_bits <= MAX_ROM_WORD_BITS
 
 
 def _largest_divisor(n: int, cap: int) -> int:
     return max(d for d in divisors(n) if d <= cap)
 
 
-def _override(cfg_folding: dict, name: str) -> dict:
+def override(cfg_folding: dict | None, name: str) -> dict:
+    """The folding entries for layer ``name``: those of matching patterns, then its own."""
     out: dict = {}
     for key, entry in (cfg_folding or {}).items():
         if key != name and fnmatch.fnmatchcase(name, key):
@@ -46,7 +86,7 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
     shared_pe: dict[str, int] = {}
     for fire in graph.fires:
         e1, e3 = graph.node(fire.expand1x1), graph.node(fire.expand3x3)
-        pes = {_override(cfg_folding, n.name).get("pe") for n in (e1, e3)} - {None}
+        pes = {override(cfg_folding, n.name).get("pe") for n in (e1, e3)} - {None}
         if len(pes) > 1:
             raise HwgenError(f"folding: {fire.name}'s expand convs need the same pe "
                              f"(their concat joins equal lanes), got {sorted(pes)}")
@@ -56,7 +96,7 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
     plan: dict[str, Folding] = {}
     for node in graph.nodes:
         in_lanes = lanes[node.inputs[0]]
-        ov = _override(cfg_folding, node.name)
+        ov = override(cfg_folding, node.name)
         if isinstance(node.op, Conv):
             cin, cout = node.op.in_channels, node.op.out_channels
             pe = int(ov.get("pe", shared_pe.get(node.name, _largest_divisor(cout, DEFAULT_MAX))))

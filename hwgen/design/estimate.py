@@ -1,11 +1,11 @@
 """Throughput, latency and resources of a dataflow design on a board, without vendor tools.
 
-Every stage of the top function (``build_dataflow``) carries its own cycle count and resource
-estimate (kernels.py, cost.py); this module adds the streams between them and the fixed parts of
-the design, compares the totals with the board's budget (by default 85% of each resource) and
-checks the DDR traffic of the layers whose weights live there. The totals include the block
-design's platform IP (platform.py: the DMA, SmartConnects, reset), which share the chip. The pipeline runs at the pace of its
-slowest stage: frames/s = clock / max(stage cycles).
+Every stage of the design (``build_design``) carries its own cycle count and resource estimate
+(stages.py, cost.py); this module adds the streams between them and the fixed parts of the
+design, compares the totals with the board's budget (by default 85% of each resource) and checks
+the DDR traffic of the layers whose weights live there. The totals include the block design's
+platform IP (platform.py: the DMA, SmartConnects, reset), which share the chip. The pipeline
+runs at the pace of its slowest stage: frames/s = clock / max(stage cycles).
 """
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ import math
 
 from ..boards import ddr_ports
 from ..ir import Graph
+from ..report import table
 from . import cost
 from .cost import Resources
-from .generate import build_dataflow
+from .dataflow import Design, build_design
 from .platform import platform
+from .stages import Stage
 
 DEFAULT_CAP = 0.85
 RESOURCES = ("dsp", "bram36", "lut", "ff")
@@ -36,43 +38,54 @@ def ddr_bandwidth(board: dict) -> float:
     return float(board.get("memory", {}).get("ddr_gbytes_per_s", 0.0)) * 1e9
 
 
+def _layer_row(graph: Graph, st: Stage) -> dict:
+    """A layer's shape, formats, folding and cycles."""
+    node = graph.node(st.layer)
+    out = graph.tensors[node.outputs[0]]
+    conv = st.kind == "conv"
+    return {"name": node.name, "op": node.kind, "output": list(out.shape),
+            "macs": node.op.macs([graph.shape(t) for t in node.inputs], out.shape),
+            "input_format": graph.tensors[node.inputs[0]].fmt.cpp(),
+            "output_format": out.fmt.cpp(),
+            "weight_format": node.op.weight_fmt.cpp() if conv else None,
+            "pe": st.folding.pe if conv else None, "simd": st.folding.simd if conv else None,
+            "lanes": st.folding.lanes, "cycles": st.cycles}
+
+
 def estimate(graph: Graph, board: dict, cfg_folding: dict | None = None,
              cap: float = DEFAULT_CAP) -> dict:
     """The estimate of the design ``hwgen generate`` writes for this graph and folding."""
-    streams, stages, _ = build_dataflow(graph, cfg_folding)
+    return estimate_for(build_design(graph, cfg_folding), board, cap)
+
+
+def estimate_for(design: Design, board: dict, cap: float = DEFAULT_CAP) -> dict:
+    """The estimate of a design on a board."""
+    graph = design.graph
     clock = float(board["clock_mhz"])
     total = TOP_CONTROL
-    for s in streams:
+    for s in design.streams.values():
         total = total + cost.fifo(s.depth, s.bits)
     layers = []
-    for st in stages:
-        total = total + st.call.resources
+    for st in design.stages:
+        total = total + st.resources
         if st.layer is None:
             continue
-        node = graph.node(st.layer)
-        op = node.op
-        out = graph.tensors[node.outputs[0]]
-        conv = node.kind == "conv"
+        op = graph.node(st.layer).op
+        conv = st.kind == "conv"
         layers.append({
-            "name": node.name, "op": node.kind, "output": list(out.shape),
-            "macs": op.macs([graph.shape(t) for t in node.inputs], out.shape),
-            "input_format": graph.tensors[node.inputs[0]].fmt.cpp(),
-            "output_format": out.fmt.cpp(),
-            "weight_format": op.weight_fmt.cpp() if conv else None,
-            "pe": st.folding.pe if conv else None, "simd": st.folding.simd if conv else None,
-            "lanes": st.folding.lanes, "cycles": st.call.cycles,
+            **_layer_row(graph, st),
             "multipliers": ("lut" if st.folding.mul_fabric else "dsp") if conv else None,
-            "weights": st.call.weights or None,
+            "weights": st.weights or None,
             "weight_bits": int(op.weight.size) * op.weight_fmt.width if conv else 0,
-            **st.call.resources.as_dict()})
-    slowest = max(stages, key=lambda st: st.call.cycles)
-    cycles = slowest.call.cycles
+            **st.resources.as_dict()})
+    slowest = design.bottleneck
+    cycles = slowest.cycles
     fps = clock * 1e6 / cycles
-    latency = cycles + sum(st.call.fill * st.call.cycles for st in stages)
-    ddr_bytes = sum(st.call.ddr.nbytes * _passes(graph, st) for st in stages
-                    if st.call.ddr is not None)
+    latency = design.latency()
+    ddr_bytes = sum(st.ddr.nbytes * _passes(graph, st) for st in design.stages
+                    if st.ddr is not None)
     accelerator = total.as_dict()
-    around = platform(sum(st.call.ddr is not None for st in stages), len(ddr_ports(board)))
+    around = platform(sum(st.ddr is not None for st in design.stages), len(ddr_ports(board)))
     for r in around.values():
         total = total + r
     need = ddr_bytes * fps
@@ -84,11 +97,11 @@ def estimate(graph: Graph, board: dict, cfg_folding: dict | None = None,
         "board": board["name"], "part": board["part"], "clock_mhz": clock,
         "fps": fps, "latency_ms": latency / (clock * 1e3), "cycles_per_frame": cycles,
         "latency_cycles": int(latency),
-        "bottleneck": slowest.layer or slowest.call.name,
+        "bottleneck": slowest.layer or slowest.name,
         **totals, "budget": lim, "cap": cap, "available": {k: board["resources"][k]
                                                            for k in RESOURCES},
         "fits": fits,
-        "accelerator": accelerator,  # the HLS IP alone; the totals add the platform
+        "accelerator": accelerator,  # the accelerator alone; the totals add the platform
         "platform": {name: r.as_dict() for name, r in around.items()},
         "ddr": {"layers": [lay["name"] for lay in layers if lay["weights"] == "ddr"],
                 "bytes_per_frame": int(ddr_bytes), "gbytes_per_s": need / 1e9,
@@ -97,14 +110,29 @@ def estimate(graph: Graph, board: dict, cfg_folding: dict | None = None,
     }
 
 
-def _passes(graph: Graph, stage) -> int:
+def _passes(graph: Graph, stage: Stage) -> int:
     """How many times per frame a DDR layer reads its weights: once per output row."""
     return graph.shape(graph.node(stage.layer).outputs[0])[1]
 
 
-def estimate_text(est: dict) -> str:
-    from ..report import table  # noqa: PLC0415
+def layer_report(design: Design, clock_mhz: float) -> dict:
+    """Per layer shape, formats, folding and cycles, without resources (the RTL backend's report
+    and the Fire co-simulation sub-projects'; an HLS project's is the full ``estimate``)."""
+    graph = design.graph
+    rows = []
+    for st in design.layer_stages:
+        node = graph.node(st.layer)
+        rows.append({"name": node.name, "op": node.kind, "attrs": node.op.describe(),
+                     "input": [list(graph.shape(t)) for t in node.inputs],
+                     **_layer_row(graph, st)})
+    slowest = max(rows, key=lambda r: r["cycles"])
+    return {"layers": rows, "clock_mhz": clock_mhz, "bottleneck": slowest["name"],
+            "cycles_per_frame": slowest["cycles"],
+            "fps": clock_mhz * 1e6 / slowest["cycles"],
+            "latency_cycles": sum(r["cycles"] for r in rows)}
 
+
+def estimate_text(est: dict) -> str:
     rows = [(r["name"], r["op"], "x".join(map(str, r["output"])), f"{r['macs']:,}",
              r["weight_format"] or "", r["pe"] or "", r["simd"] or "", r["lanes"],
              f"{r['cycles']:,}", r["dsp"], r["bram36"], f"{r['lut']:,}", r["weights"] or "",

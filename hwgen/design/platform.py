@@ -17,6 +17,7 @@ estimate stays an upper bound:
 """
 from __future__ import annotations
 
+from ..errors import HwgenError
 from .cost import Resources
 
 AXI_DMA = Resources(lut=2200, ff=3100, bram36=4)
@@ -30,9 +31,24 @@ def _times(r: Resources, n: int) -> Resources:
 
 
 def masters_per_port(n_masters: int, n_ports: int) -> list[int]:
-    """Weight masters on each high-performance port, dealt round-robin (hls/generate.py
-    weight_ports)."""
+    """Weight masters on each high-performance port, dealt round-robin (weight_ports)."""
     return [len(range(i, n_masters, n_ports)) for i in range(min(n_ports, n_masters))]
+
+
+def weight_ports(ddr_layers, board: dict) -> list[dict]:
+    """The processing system's high-performance ports that the weight masters of ``ddr_layers``
+    (ddr.DdrLayer) use: the DMA keeps the first, the masters share the others round-robin (the
+    block design of either backend wires them so)."""
+    pool = list(enumerate(board["memory"]["hp_ports"]))[1:]
+    if ddr_layers and not pool:
+        raise HwgenError(f"board {board['name']}: weights in DDR need a second high-performance "
+                         "port beside the DMA's (memory.hp_ports lists one)")
+    used: dict[int, dict] = {}
+    for i, d in enumerate(ddr_layers):
+        index, name = pool[i % len(pool)]
+        used.setdefault(index, {"index": index, "name": name, "masters": []})
+        used[index]["masters"].append(f"m_axi_gmem_{d.port}")
+    return [used[k] for k in sorted(used)]
 
 
 def platform(n_weight_masters: int, n_weight_ports: int) -> dict[str, Resources]:

@@ -1,0 +1,123 @@
+"""The dataflow design of a quantised graph, built once for every backend: its stages in order
+(an AXI4-Stream adapter, one kernel per layer, each Fire module a sub-pipeline -- squeeze, a
+duplicate feeding expand 1x1 and expand 3x3, their concat -- and the output adapter) and the
+streams between them, with their lanes, formats and depths (depths.py).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..fixed import FixedType
+from ..ir import Graph
+from .depths import DEFAULT_FIFO_DEPTH, fire_fifo_depths, input_depth
+from .folding import Folding, plan_folding
+from .names import cpp_ident
+from .stages import Stage, axis_in_stage, axis_out_stage, duplicate_stage, layer_stage
+from .streams import dma_beat_bits
+
+
+@dataclass
+class Stream:
+    """A stream between two stages: words of ``lanes`` values of ``fmt``, ``depth`` words deep."""
+
+    name: str
+    fmt: FixedType
+    lanes: int
+    tensor: str  # the tensor whose words it carries
+    depth: int = DEFAULT_FIFO_DEPTH
+
+    @property
+    def bits(self) -> int:
+        """Width of one word."""
+        return self.lanes * self.fmt.width
+
+
+@dataclass
+class Design:
+    graph: Graph
+    folding: dict[str, Folding]  # per layer
+    lanes: dict[str, int]  # per tensor: the lanes of its stream
+    stages: list[Stage] = field(default_factory=list)
+    streams: dict[str, Stream] = field(default_factory=dict)  # in the order they were made
+
+    def layer(self, name: str) -> Stage:
+        """The stage of a layer."""
+        return next(st for st in self.stages if st.layer == name)
+
+    @property
+    def layer_stages(self) -> list[Stage]:
+        return [st for st in self.stages if st.layer is not None]
+
+    @property
+    def bottleneck(self) -> Stage:
+        """The slowest stage: the pipeline runs at its pace."""
+        return max(self.stages, key=lambda st: st.cycles)
+
+    def latency(self) -> float:
+        """Cycles of one frame from the first input to the last output: the slowest stage's
+        frame, plus each stage's share of its frame before its first output."""
+        return self.bottleneck.cycles + sum(st.fill * st.cycles for st in self.stages)
+
+    def add(self, stage: Stage, inputs: list[str], outputs: list[tuple[str, str]],
+            depths: list[int] | None = None) -> list[str]:
+        """Append ``stage`` reading the streams ``inputs`` and writing new streams, one per
+        (name hint, tensor) of ``outputs``; returns their names."""
+        stage.inputs = list(inputs)
+        for i, (hint, tensor) in enumerate(outputs):
+            name = "s_" + cpp_ident(hint)
+            while name in self.streams:
+                name += "_"
+            self.streams[name] = Stream(name, stage.out_fmts[i], stage.out_lanes[i], tensor,
+                                        depths[i] if depths else DEFAULT_FIFO_DEPTH)
+            stage.outputs.append(name)
+        self.stages.append(stage)
+        return stage.outputs
+
+
+def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int | None = None
+                 ) -> Design:
+    """The design of a quantised graph at the folding of ``cfg_folding`` (the configuration's
+    ``folding:`` section; ``input_lanes``: see plan_folding)."""
+    plan, lanes = plan_folding(graph, cfg_folding, input_lanes)
+    design = Design(graph, plan, lanes)
+    var: dict[str, str] = {}  # tensor -> stream holding it
+    inp = graph.tensors[graph.input]
+    c, h, w = inp.shape
+    n = lanes[graph.input]
+    st = axis_in_stage("input", inp.fmt, c, h * w, n, dma_beat_bits(inp.fmt, n))
+    (var[graph.input],) = design.add(st, [], [(graph.input, graph.input)])
+    # stream -> cycles its producer takes per word (the input: a word's AXI4-Stream beats)
+    pace = {var[graph.input]: float(st.params["beats"])}
+
+    fire_of_squeeze = {f.squeeze: f for f in graph.fires}
+    branch_in: dict[str, str] = {}  # expand layer -> its own copy of the squeeze output
+    for node in graph.nodes:
+        fold = plan[node.name]
+        st = layer_stage(graph, node, fold)
+        ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
+        for i, name in enumerate(ins):
+            s = design.streams[name]
+            s.depth = max(s.depth, input_depth(graph, node, fold, i, s.lanes, pace[name]))
+        out = node.outputs[0]
+        (var[out],) = design.add(st, ins, [(out, out)])
+        pace[var[out]] = st.cycles * st.out_lanes[0] / math.prod(graph.shape(out))
+        fire = fire_of_squeeze.get(node.name)
+        if fire is not None:  # fork the squeeze output into both expand branches
+            depths = fire_fifo_depths(graph, fire, plan, pace[var[out]])
+            t = graph.tensors[out]
+            sc, sh, sw = t.shape
+            dup = duplicate_stage(cpp_ident(fire.name) + "_dup", t.fmt, sc, sh * sw, fold.pe)
+            a, b = design.add(dup, [var[out]], [(f"{fire.name}_to_expand1x1", out),
+                                                (f"{fire.name}_to_expand3x3", out)],
+                              [depths["expand1x1_in"], depths["expand3x3_in"]])
+            branch_in[fire.expand1x1], branch_in[fire.expand3x3] = a, b
+            pace[a] = pace[b] = pace[var[out]]
+    y = graph.tensors[graph.output]
+    pixels = int(np.prod(y.shape[1:])) if len(y.shape) == 3 else 1
+    n = lanes[graph.output]
+    st = axis_out_stage("output", y.fmt, y.shape[0], pixels, n, dma_beat_bits(y.fmt, n))
+    design.add(st, [var[graph.output]], [])
+    return design

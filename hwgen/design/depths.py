@@ -1,0 +1,115 @@
+"""Stream depths of the dataflow design: one set, which both backends give their FIFOs, so that
+neither can deadlock and both run at the estimated pace.
+
+Each rule takes the larger of what the HLS kernels (window.h, conv2d.h) and the RTL modules
+(hwgen_window.sv, hwgen_conv.sv) need:
+
+* every stream holds ``DEFAULT_FIFO_DEPTH`` words;
+* a windowed kernel's input holds one phase's reads when its producer is slower than a word per
+  cycle (``window_input_depth``);
+* a concat's input holds one pixel more (``input_depth``);
+* in a Fire module, the duplicate's expand1x1 branch holds what the expand3x3 window reads ahead
+  of what concat has taken, plus all that the expand3x3 branch holds (``fire_fifo_depths``).
+"""
+from __future__ import annotations
+
+import functools
+from typing import Mapping
+
+from ..errors import HwgenError
+from ..ir import Fire, Graph, Node
+from ..ops import Concat
+from .folding import Folding
+from .schedule import MVAU_DEPTH, window_lead_pixels, window_phase_reads
+
+#: depth given to every stream that needs no more (Vitis' default)
+DEFAULT_FIFO_DEPTH = 2
+#: window words the HLS matrix-vector unit may be ahead of its output (internal FIFO + pipeline)
+HLS_WINDOW_SLACK = 2 + MVAU_DEPTH
+#: window words an RTL conv holds beyond its window FIFO of SF + 2 words (window output register,
+#: MVAU pipeline)
+RTL_WINDOW_SLACK = 4
+
+
+def window_input_depth(graph: Graph, node: Node, fold: Folding, producer_cycles_per_word: float
+                       ) -> int:
+    """Depth of the input stream of a kernel, for its window's sake.
+
+    ``sliding_window`` reads a phase's input words in the first iterations of the phase and then
+    only emits (window.h, "Schedule"). Fed by a producer slower than a word per cycle through a
+    shallow stream, it waits for every word, and the producer then waits, blocked, while the
+    window emits: both lose time (measured in RTL simulation: up to 10% of a frame). A stream
+    that holds one phase's reads lets the producer run on at its own pace.
+    """
+    reads = window_phase_reads(graph, node, fold)
+    if reads == 0 or producer_cycles_per_word < 2:
+        return DEFAULT_FIFO_DEPTH
+    return DEFAULT_FIFO_DEPTH + reads
+
+
+def input_depth(graph: Graph, node: Node, fold: Folding, index: int, lanes: int,
+                producer_cycles_per_word: float) -> int:
+    """Depth of the stream into input ``index`` of ``node``, ``lanes`` values a word, from a
+    producer that takes ``producer_cycles_per_word``: a windowed kernel's input holds a phase
+    (``window_input_depth``); a concat's input holds a pixel beyond the default, for concat takes
+    a whole pixel from one branch, then from the other, and a branch that could not hold one
+    would stall the other's producer meanwhile."""
+    depth = (window_input_depth(graph, node, fold, producer_cycles_per_word) if index == 0
+             else DEFAULT_FIFO_DEPTH)
+    if isinstance(node.op, Concat):
+        depth = max(depth, DEFAULT_FIFO_DEPTH + graph.shape(node.inputs[index])[0] // lanes)
+    return depth
+
+
+def fire_fifo_depths(graph: Graph, fire: Fire, folding: Mapping[str, Folding],
+                     squeeze_cycles_per_word: float = 1.0) -> dict[str, int]:
+    """Depths (in words) of the two streams from a Fire module's duplicate so that its dataflow
+    cannot deadlock: ``expand1x1_in`` (duplicate -> expand1x1) and ``expand3x3_in`` (duplicate ->
+    expand3x3).
+
+    ``expand3x3_in`` holds what the window wants at once (``window_input_depth``, the squeeze
+    taking ``squeeze_cycles_per_word``). Rule (conv2d.h, "FIFO depths in a Fire module"): the
+    expand1x1 branch must buffer the pixels that the expand3x3 branch reads ahead of what concat
+    has taken; all of it goes on ``expand1x1_in``, where a pixel has the fewest channels, and as
+    duplicate writes every word to both branches, so does all that ``expand3x3_in`` holds
+    (``fifo_depths``). ``folding`` maps the layer names of the squeeze and the two expands to
+    their Folding.
+    """
+    e1, e3 = graph.node(fire.expand1x1), graph.node(fire.expand3x3)
+    x = graph.tensors[e3.inputs[0]]
+    c, h, w = x.shape
+    _, oh, ow = graph.shape(e3.outputs[0])
+    f3, f1 = folding.get(e3.name, Folding()), folding.get(e1.name, Folding())
+    sq_lanes = folding.get(fire.squeeze, Folding()).pe
+    for name, f in ((e1.name, f1), (e3.name, f3)):
+        if (f.in_lanes or f.simd) != sq_lanes:
+            raise HwgenError(f"layer {name!r}: its input lanes ({f.in_lanes or f.simd}) must be "
+                             f"the squeeze's PE ({sq_lanes}): duplicate passes words unchanged")
+    if (oh, ow) != (h, w):
+        raise HwgenError(f"{fire.name}: expand3x3 changes the spatial size {h}x{w} -> {oh}x{ow}; "
+                         "concat needs both branches in step")
+    depths = fifo_depths(h, w, c, sq_lanes, f3.simd, e3.op.kernel, e3.op.stride, e3.op.pad[0],
+                         ddr3=f3.ddr)
+    deeper = window_input_depth(graph, e3, f3, squeeze_cycles_per_word) - DEFAULT_FIFO_DEPTH
+    return {key: d + deeper for key, d in depths.items()}
+
+
+@functools.lru_cache(maxsize=4096)
+def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stride: int = 1,
+                pad_t: int = 1, ddr3: bool = False) -> dict[str, int]:
+    """``fire_fifo_depths`` from numbers, for a squeeze fast enough that the expand3x3 branch
+    keeps the default depth: the squeeze output is (c, h, w) on ``lanes`` lanes, the KxK expand
+    reads it with ``simd3``; both expands keep h x w.
+
+    The KxK expand's matrix-vector unit may be ahead of its window by HLS_WINDOW_SLACK words in
+    HLS, by a whole output row of window words more as a conv2d_ddr (``ddr3``: it takes a row
+    before its first output), and by its SF + 2 word window FIFO and RTL_WINDOW_SLACK in RTL;
+    the rule takes the most.
+    """
+    out_h = (h + 2 * pad_t - k) // stride + 1
+    out_w = (w + 2 * pad_t - k) // stride + 1
+    sf = k * k * (c // simd3)
+    slack = max(HLS_WINDOW_SLACK + (out_w * sf if ddr3 else 0), sf + 2 + RTL_WINDOW_SLACK)
+    lead = window_lead_pixels(h, w, c, lanes, simd3, k, stride, pad_t, out_h, out_w, slack)
+    return {"expand1x1_in": (max(lead, 0) + 2) * (c // lanes) + DEFAULT_FIFO_DEPTH,
+            "expand3x3_in": DEFAULT_FIFO_DEPTH}

