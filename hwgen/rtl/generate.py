@@ -181,12 +181,10 @@ def stream_meta(graph: Graph, lanes: dict[str, int]) -> dict:
     """The packing of the top's AXI4-Streams, as the HLS backend records it (for harness and
     driver alike)."""
     inp, outp = graph.tensors[graph.input], graph.tensors[graph.output]
-
-    def side(fmt, n):  # DMA-facing widths, as the HLS top's (hwgen.design.streams)
-        return side_meta(fmt, n)
-
+    # DMA-facing widths, as the HLS top's (hwgen.design.streams)
     return {"input_shape": list(inp.shape), "output_shape": list(outp.shape),
-            "in": side(inp.fmt, lanes[graph.input]), "out": side(outp.fmt, lanes[graph.output])}
+            "in": side_meta(inp.fmt, lanes[graph.input]),
+            "out": side_meta(outp.fmt, lanes[graph.output])}
 
 
 def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
