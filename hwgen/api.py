@@ -143,7 +143,7 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
                      target_fps: float | None = None, cap: float | None = None) -> dict:
     """Load, quantise (calibrating on ``calib``) and write a Vitis HLS project (``backend="hls"``)
     or a SystemVerilog one (``"rtl"``); returns its report.
-    The HLS backend folds for the board with the optimiser (fastest design within ``cap`` of each
+    Both backends fold for the board with the optimiser (fastest design within ``cap`` of each
     resource, or the cheapest that reaches ``target_fps``); the configuration's own folding
     entries win. Test vectors are the first calibration images, then seeded random inputs."""
     # the backends (jinja2 templates, the kernel library) load only when a project is written
@@ -163,12 +163,8 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
     graph = load_model(model, cfg)
     check_design_inputs(graph, cfg, board_cfg)
     _quantize_for_hardware(graph, cfg, calib, calib_limit)
-    if backend == "hls":
-        # the RTL backend renders the configuration's folding as it is: with the optimiser's
-        # PYNQ-Z2 folding its reduced-network simulation still mismatches (under investigation)
-        folding, _ = optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP,
-                              target_fps)
-        cfg = {**cfg, "folding": folding}
+    folding, _ = optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP, target_fps)
+    cfg = {**cfg, "folding": folding}
     xs = list(image_inputs(graph, list_images(calib)[:vectors])) if calib is not None else []
     xs += vector_inputs(graph, vectors - len(xs), len(xs))
     return writers[backend](graph, out_dir, board_cfg, cfg, xs, force)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..fixed import FixedType
 from ..ir import Graph
-from .depths import DEFAULT_FIFO_DEPTH, fire_fifo_depths, input_depth
+from .depths import DEFAULT_FIFO_DEPTH, fire_fifo_depths, input_depth, pool_burst_depth
 from .folding import Folding, plan_folding
 from .names import cpp_ident
 from .stages import Stage, axis_in_stage, axis_out_stage, duplicate_stage, layer_stage
@@ -94,13 +94,26 @@ def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
 
     fire_of_squeeze = {f.squeeze: f for f in graph.fires}
     branch_in: dict[str, str] = {}  # expand layer -> its own copy of the squeeze output
+    in_pace: dict[str, float] = {}  # layer -> cycles per word its first input arrives at
+    stages = {n.name: layer_stage(graph, n, plan[n.name]) for n in graph.nodes}
+    period = max(st.cycles for st in stages.values())
+    upstream: dict[str, float] = {}  # layer -> cycles of the slowest layer up to and with it
     for node in graph.nodes:
         fold = plan[node.name]
-        st = layer_stage(graph, node, fold)
+        st = stages[node.name]
+        upstream[node.name] = max([st.cycles] + [upstream[p.name] for t in node.inputs
+                                                 if (p := graph.producer(t)) is not None])
         ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
+        in_pace[node.name] = pace[ins[0]]
         for i, name in enumerate(ins):
             s = design.streams[name]
             s.depth = max(s.depth, input_depth(graph, node, fold, i, s.lanes, pace[name]))
+            producer = graph.producer(node.inputs[i])
+            if producer is not None:
+                own_pace = st.cycles * s.lanes / math.prod(graph.shape(node.inputs[i]))
+                s.depth = max(s.depth, pool_burst_depth(
+                    graph, producer, s.lanes, in_pace[producer.name], own_pace,
+                    upstream[producer.name], period))
         out = node.outputs[0]
         (var[out],) = design.add(st, ins, [(out, out)])
         pace[var[out]] = st.cycles * st.out_lanes[0] / math.prod(graph.shape(out))

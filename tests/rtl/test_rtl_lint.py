@@ -7,9 +7,7 @@ import pytest
 from hwgen.rtl.generate import HDL_DIR, LIBRARY
 from hwgen.rtl.sim import lint
 
-#: modules for weights in DDR (until generate.LIBRARY lists them)
-DDR_FILES = ["hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
-FILES = [HDL_DIR / f for f in LIBRARY] + [HDL_DIR / f for f in DDR_FILES if f not in LIBRARY]
+FILES = [HDL_DIR / f for f in LIBRARY]
 SIM_FILES = [HDL_DIR.parent / "sim_hdl" / "hwgen_ddr_model.sv"]  # simulation models
 ROM = {"W_FILE": '"w.mem"', "B_FILE": '"b.mem"'}  # a weight memory needs its image
 BIAS = {"B_FILE": '"b.mem"'}
@@ -26,6 +24,8 @@ CASES = [
     ("hwgen_conv", {"MODE": 0, "MUL_FABRIC": 1, "WW": 3, "X_SIGNED": 0,
                     "W_STORAGE": '"distributed"', **ROM}),
     ("hwgen_conv", {"MODE": 0, "MUL_FABRIC": 1, "WW": 12, "XW": 4, **ROM}),
+    ("hwgen_fabric_mul", {}), ("hwgen_fabric_mul", {"WW": 3, "X_SIGNED": 0}),
+    ("hwgen_fabric_mul", {"WW": 12, "XW": 4}), ("hwgen_fabric_dot", {"PE": 3, "SIMD": 4, "P": 2}),
     ("hwgen_axi_read", {}), ("hwgen_axi_read", {"PASSES": 0, "ADDR_W": 64}),
     ("hwgen_axi_read", {"PASSES": 13, "MAX_BURST": 256, "OUTSTANDING": 1}),
     ("hwgen_conv_ddr", {**BIAS}),

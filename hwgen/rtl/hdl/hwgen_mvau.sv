@@ -11,9 +11,7 @@
 // hwgen.hls.kernels.pack_conv_weights. Bias memory B_FILE: NF words of PE biases.
 // The sum is exact (ACCW bits, sized by the generator from the actual weights); hwgen_requant then
 // applies the accumulator's overflow mode, ReLU and the cast to the output format.
-// MUL_FABRIC = 1: every product in LUTs, never a DSP48: marked (* use_dsp = "no" *) (Vivado,
-// UG901 USE_DSP) and written as a sum of shifted partial products (no `*`, which is what Yosys'
-// synth_xilinx would map to a DSP48E1). Same value either way.
+// MUL_FABRIC = 1: every product in LUTs, never a DSP48 (hwgen_fabric_mul). Same value either way.
 // W_STORAGE: "block", "distributed" or "auto" -- the weight ROM's (* rom_style *) (Vivado, UG901:
 // block RAM or a LUT ROM); "auto" leaves it to the tool. Yosys' memory_libmap reads rom_style too
 // but never puts a ROM in LUT RAM, so under Yosys (`YOSYS) "distributed" is spelt "logic": LUTs.
@@ -75,23 +73,6 @@ module hwgen_mvau #(
     initial $readmemh(B_FILE, bmem);
   end
 
-  // w * x (w signed, x signed if X_SIGNED) as a sum of shifted partial products, one per bit of
-  // the narrower operand (its sign bit weighs -2^(n-1)); the same function is in hwgen_mvau_ddr
-  function automatic logic signed [PW-1:0] fabric_mul(input logic [WW-1:0] w,
-                                                      input logic [XW-1:0] x);
-    logic signed [PW-1:0] wv, xv, p;
-    wv = PW'($signed(w));
-    xv = PW'($signed({X_SIGNED && x[XW-1], x}));
-    p = '0;
-    if (WW <= XW) begin
-      for (int i = 0; i < WW; i++)
-        if (w[i]) p = (i == WW - 1) ? p - (xv <<< i) : p + (xv <<< i);
-    end else begin
-      for (int i = 0; i < XW; i++)
-        if (x[i]) p = (X_SIGNED && i == XW - 1) ? p - (wv <<< i) : p + (wv <<< i);
-    end
-    fabric_mul = p;
-  endfunction
 
   logic en;  // the whole pipeline moves
   assign en = !out_valid || out_ready;
@@ -178,11 +159,19 @@ module hwgen_mvau #(
   for (genvar pe = 0; pe < PE; pe++) begin : g_dot
     if (MUL_FABRIC) begin : g_fabric
       (* use_dsp = "no" *) logic signed [DW-1:0] sum;
-      always_comb begin
-        sum = '0;
-        for (int s = 0; s < SIMD; s++)
-          sum = sum + DW'(fabric_mul(w_q[(s*PE+pe)*WW+:WW], x1[s*XW+:XW]));
-      end
+      hwgen_fabric_dot #(
+          .WW(WW),
+          .XW(XW),
+          .X_SIGNED(X_SIGNED),
+          .PE(PE),
+          .SIMD(SIMD),
+          .P(pe),
+          .DW(DW)
+      ) u_dot (
+          .w(w_q),
+          .x(x1),
+          .sum(sum)
+      );
       always_ff @(posedge clk) begin
         if (en) dot_q[pe*DW+:DW] <= sum;
       end

@@ -67,22 +67,6 @@ module hwgen_mvau_ddr #(
   localparam int SFW = $clog2(SF) > 0 ? $clog2(SF) : 1;
   localparam logic [1:0] LOAD = 2'd0, COMPUTE = 2'd1, DRAIN = 2'd2, EMIT = 2'd3;
 
-  // w * x as a sum of shifted partial products (the function of hwgen_mvau, kept identical)
-  function automatic logic signed [PW-1:0] fabric_mul(input logic [WW-1:0] w,
-                                                      input logic [XW-1:0] x);
-    logic signed [PW-1:0] wv, xv, p;
-    wv = PW'($signed(w));
-    xv = PW'($signed({X_SIGNED && x[XW-1], x}));
-    p = '0;
-    if (WW <= XW) begin
-      for (int i = 0; i < WW; i++)
-        if (w[i]) p = (i == WW - 1) ? p - (xv <<< i) : p + (xv <<< i);
-    end else begin
-      for (int i = 0; i < XW; i++)
-        if (x[i]) p = (X_SIGNED && i == XW - 1) ? p - (wv <<< i) : p + (wv <<< i);
-    end
-    fabric_mul = p;
-  endfunction
 
   logic [SIMD*XW-1:0] xbuf[XN];
   logic [PE*OW-1:0] obuf[ON];
@@ -210,11 +194,19 @@ module hwgen_mvau_ddr #(
   for (genvar pe = 0; pe < PE; pe++) begin : g_dot
     if (MUL_FABRIC) begin : g_fabric
       (* use_dsp = "no" *) logic signed [DW-1:0] sum;
-      always_comb begin
-        sum = '0;
-        for (int s = 0; s < SIMD; s++)
-          sum = sum + DW'(fabric_mul(w_cur[(s*PE+pe)*WW+:WW], xb_q[s*XW+:XW]));
-      end
+      hwgen_fabric_dot #(
+          .WW(WW),
+          .XW(XW),
+          .X_SIGNED(X_SIGNED),
+          .PE(PE),
+          .SIMD(SIMD),
+          .P(pe),
+          .DW(DW)
+      ) u_dot (
+          .w(w_cur),
+          .x(xb_q),
+          .sum(sum)
+      );
       always_ff @(posedge clk) dot_q[pe*DW+:DW] <= sum;
     end else begin : g_dsp
       logic signed [DW-1:0] sum;
