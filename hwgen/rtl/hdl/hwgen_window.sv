@@ -111,7 +111,10 @@ module hwgen_window #(
     if (p_n >= PW'(OUT_H)) need_n = IN_H_Y;
     else need_n = next_top < IN_H_Y ? next_top : IN_H_Y;
     rows_n = need_n - need;
-    reads_n = JW'(rows_n) * ROW_N;
+    // rows_n * ROW_N as a choice among the R + 1 possible products: Yosys maps a multiply by a
+    // constant to a DSP48 once the counter is 10 bits wide (measured), this costs a few LUTs
+    reads_n = '0;
+    for (int i = 1; i <= R; i++) if (rows_n == YW'(i)) reads_n = JW'(i * ROW_N);
   end
 
   // ---- emit address --------------------------------------------------------------------------
