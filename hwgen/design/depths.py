@@ -83,7 +83,8 @@ def pool_burst_depth(graph: Graph, pool: Node, lanes: int, pool_in_pace: float,
     _, _, in_w = graph.shape(pool.inputs[0])
     words = c // lanes  # a pixel's words (the pool's input and output lanes are the same)
     burst_cycles = in_w * words * max(1.0, pool_in_pace)
-    excess = math.ceil(out_w * words - burst_cycles / max(consumer_pace, 1e-9))
+    # (less a rounding hair: a consumer exactly at the burst's pace needs nothing)
+    excess = math.ceil(out_w * words - burst_cycles / max(consumer_pace, 1e-9) - 1e-9)
     if excess <= 0 or upstream_cycles + out_h * excess * consumer_pace <= period:
         return DEFAULT_FIFO_DEPTH
     return DEFAULT_FIFO_DEPTH + excess

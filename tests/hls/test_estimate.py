@@ -287,3 +287,33 @@ def test_windowed_kernels_get_a_phase_of_input(sq64):
     # the network input (one pixel a cycle) never needs more than the default
     (inp,) = design.stages[0].outputs
     assert design.streams[inp].depth == DEFAULT_FIFO_DEPTH or graph.nodes[0].op.kernel == 1
+
+def test_a_pool_output_holds_the_burst_its_consumer_cannot_take(sq64):
+    """A stride-2 pool emits a row of outputs in the time of one input row; the stream to a
+    slower consumer holds what the consumer cannot take meanwhile, but only where blocking the
+    pool would cost frames (the slowest stage upstream plus the blocked time over the period)."""
+    from hwgen.design.depths import DEFAULT_FIFO_DEPTH, pool_burst_depth
+
+    _, graph = sq64
+    pool = graph.nodes[1]
+    assert pool.kind == "maxpool" and pool.op.stride == 2
+    c, out_h, out_w = graph.shape(pool.outputs[0])
+    in_w = graph.shape(pool.inputs[0])[2]
+    lanes = 4
+    words = c // lanes
+    # in_w * words cycles for the input row (a word per cycle); a consumer of 4 cycles a word
+    # takes a quarter of the out_w * words burst meanwhile
+    want = DEFAULT_FIFO_DEPTH + out_w * words - in_w * words // 4
+    assert want > DEFAULT_FIFO_DEPTH
+    tight = 10 ** 6  # the upstream already takes the whole period
+    assert pool_burst_depth(graph, pool, lanes, 1.0, 4.0, tight, tight) == want
+    # with slack for the blocked time, no buffer
+    blocked = out_h * (want - DEFAULT_FIFO_DEPTH) * 4.0
+    assert pool_burst_depth(graph, pool, lanes, 1.0, 4.0, tight - blocked, tight) == \
+        DEFAULT_FIFO_DEPTH
+    # a consumer that keeps up with the burst needs nothing
+    fast = in_w / out_w
+    assert pool_burst_depth(graph, pool, lanes, 1.0, fast, tight, tight) == DEFAULT_FIFO_DEPTH
+    # a stride-1 node (the conv before it) never gets one
+    assert pool_burst_depth(graph, graph.nodes[0], lanes, 1.0, 4.0, tight, tight) == \
+        DEFAULT_FIFO_DEPTH

@@ -129,7 +129,18 @@ module hwgen_window #(
   assign in_frame = iy >= 0 && iy < IN_H_Y && ix >= 0 && ix < IN_W_X;
   assign slot_sum = {1'b0, top_slot} + (SW + 1)'(ky);
   assign slot = slot_sum >= (SW + 1)'(R) ? SW'(slot_sum - (SW + 1)'(R)) : SW'(slot_sum);
-  assign r_addr = AW'(slot) * AW'(IN_W * CWP) + (in_frame ? AW'(ix) * AW'(CWP) : '0) + AW'(cw_word);
+  // slot * (IN_W*CWP) + ix * CWP as sums of shifted copies (the factors are constants): Yosys
+  // maps a multiply by a constant that is no power of two to a DSP48 (measured)
+  logic [AW-1:0] slot_base, ix_base;
+  always_comb begin
+    slot_base = '0;
+    ix_base = '0;
+    for (int b = 0; b < 31; b++) begin
+      if (((IN_W * CWP) >> b) % 2 == 1) slot_base = slot_base + (AW'(slot) << b);
+      if ((CWP >> b) % 2 == 1) ix_base = ix_base + (AW'(ix) << b);
+    end
+  end
+  assign r_addr = slot_base + (in_frame ? ix_base : '0) + AW'(cw_word);
 
   // ---- buffer --------------------------------------------------------------------------------
   for (genvar b = 0; b < WSUB; b++) begin : g_wr
