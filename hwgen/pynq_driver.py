@@ -224,7 +224,7 @@ class HwgenOverlay:
         self.s = self.meta["stream"]
         self.bitfile = Path(bitfile) if bitfile else self.dir / self.s["overlay"]
         if not self.bitfile.is_file():
-            raise DriverError(f"{self.bitfile}: no bitstream (build it with scripts/build_bitstream.sh)")
+            raise DriverError(f"{self.bitfile}: no bitstream (build it with vivado.tcl, or scripts/build_bitstream.sh of the hwgen repository)")
         # pynq/overlay.py Overlay(bitfile_name, download=True): parses the .hwh beside the .bit
         self.overlay = pynq.Overlay(str(self.bitfile), download=download)
         self.dma_name, self.dma = self._find(lambda t: t.startswith("xilinx.com:ip:axi_dma:"))

@@ -143,11 +143,15 @@ def ddr_meta(ctrl: dict, ddr_layers: list | None = None, ddr_bytes: int = 0) -> 
 
 def board_files(graph: Graph, board: dict, stream: dict, ctx: dict, env: jinja2.Environment,
                 rtl_dir: str, top: str, n_vectors: int, weight_hps: list | None = None,
-                ddr_layers: list | None = None) -> dict[str, str]:
-    """The Verilog wrapper of the top, vivado.tcl, driver/hwgen_driver.py and driver/bringup.py."""
+                ddr_layers: list | None = None, mem_files: list[str] | None = None
+                ) -> dict[str, str]:
+    """The Verilog wrapper of the top, vivado.tcl, driver/hwgen_driver.py and driver/bringup.py;
+    ``mem_files``: the top's $readmemh images (paths relative to ``rtl_dir``), which vivado.tcl
+    checks before packaging."""
     name = overlay_name(graph)
     tcl = vivado_context(board, name, top, stream["in"]["axi_bits"], stream["out"]["axi_bits"],
-                         __version__, weight_hps, rtl_dir=rtl_dir)
+                         __version__, weight_hps, rtl_dir=rtl_dir,
+                         mem_files=sorted(mem_files or []))
     bringup = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("hls_templates") / "project")),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,

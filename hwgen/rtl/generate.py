@@ -218,7 +218,7 @@ def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | Non
         MODEL_FILE: graph.onnx_model.SerializeToString(),
     }
     files.update(board_files(graph, board, stream, ctx, env, RTL_DIR, TOP, len(vectors or []),
-                             weight_ports(ddr_layers, board), ddr_layers))
+                             weight_ports(ddr_layers, board), ddr_layers, list(net.mems)))
     for f in LIBRARY:
         files[f"{RTL_DIR}/hdl/{f}"] = (HDL_DIR / f).read_text()
     files[f"{RTL_DIR}/{SIM_DIR}/{SIM_TOP}.sv"] = env.get_template("sim_top.sv.j2").render(ctx)

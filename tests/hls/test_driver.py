@@ -196,7 +196,7 @@ def test_bringup_file_list_includes_ddr_weights(project, tmp_path, run_bringup, 
         files = _bringup(project).BOARD_FILES
     finally:
         sys.modules.pop("hwgen_driver", None)
-    assert "ddr_weights.bin" in files and drv.PROJECT_FILE in files
+    assert "ddr_weights.bin" in files and drv.PROJECT_FILE in files and "report.json" in files
     assert _meta(project)["stream"]["overlay"] in files
     assert all((project / f).is_file() for f in files)
     # a board copy made from that list has everything; one without the weights fails up front

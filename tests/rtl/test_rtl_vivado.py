@@ -126,7 +126,7 @@ foreach cmd {create_project open_project close_project set_property current_proj
              get_bd_intf_pins connect_bd_net connect_bd_intf_net apply_bd_automation
              assign_bd_address validate_bd_design save_bd_design get_files generate_target
              make_wrapper add_files update_compile_order reset_run launch_runs wait_on_run
-             get_runs get_board_parts} {
+             get_runs get_board_parts set_msg_config} {
     proc $cmd {args} [format {lappend ::calls [list %s {*}$args]; return [lindex $args end]} $cmd]
 }
 namespace eval ipx {}
@@ -134,6 +134,13 @@ foreach cmd {package_project create_xgui_files update_checksums check_integrity 
     proc ipx::$cmd {args} [format {lappend ::calls [list ipx::%s {*}$args]} $cmd]
 }
 proc ipx::current_core {} { return core0 }
+# the block design's address map: the control slave in the PS's space, a segment in every master's
+proc get_bd_addr_spaces {args} { lappend ::calls [list get_bd_addr_spaces {*}$args]; return space }
+proc get_bd_addr_segs {args} {
+    lappend ::calls [list get_bd_addr_segs {*}$args]
+    if {[info exists ::env(NO_SEGMENT)] && [string match *$::env(NO_SEGMENT)* $args]} { return {} }
+    return seg
+}
 proc get_ipdefs {args} { return [list [string map {* 7.1} [lindex $args end]]] }
 proc get_param {name} { return {} }
 proc get_property {prop args} {
@@ -179,14 +186,14 @@ def _workspace(project: Path, work: Path, tcl: str | None = None) -> Path:
     return run
 
 
-def _run(project: Path, work: Path, steps: str = "", tcl: str | None = None):
+def _run(project: Path, work: Path, steps: str = "", tcl: str | None = None, **extra_env):
     run = _workspace(project, work, tcl)
     stub = work.parent / f"{work.name}_stub.tcl"
     stub.write_text(VIVADO_STUBS)
     s = _meta(project)["stream"]
     env = {"STEPS": steps, "SCRIPT": str(work / "vivado.tcl"), "RUNDIR": str(run),
            "IN_BYTES": str(s["in"]["axi_bits"] // 8), "OUT_BYTES": str(s["out"]["axi_bits"] // 8),
-           "PATH": BASE_PATH}
+           "PATH": BASE_PATH, **extra_env}
     proc = subprocess.run(["tclsh", str(stub)], capture_output=True, text=True, env=env)
     return proc, proc.stdout.splitlines()
 
@@ -232,11 +239,34 @@ def test_rtl_packaged_as_the_accelerator_ip(tiny, tmp_path):
     proc, lines = _run(bad, tmp_path / "bad" / "w", "bd")
     assert proc.returncode != 0 and "hwgen_control.sv (listed in" in proc.stderr
     assert not any(ln.startswith("ipx::") for ln in lines)
+    # so does a missing weight image (Vivado would leave that ROM at zero), and the main
+    # project makes an unopened $readmemh an error
+    assert "set_msg_config -id {Synth 8-4445} -new_severity ERROR" in text
+    (tmp_path / "nomem").mkdir()
+    bad = tmp_path / "nomem" / "p"
+    shutil.copytree(tiny, bad)
+    gone = sorted((bad / RTL_DIR / "mem").glob("*.mem"))[0]
+    gone.unlink()
+    proc, lines = _run(bad, tmp_path / "nomem" / "w", "bd")
+    assert proc.returncode != 0 and f"{gone.name} (a weight image of the RTL top)" in proc.stderr
+    assert not any(ln.startswith("ipx::") for ln in lines)
+
+
+def test_unmapped_control_stops_the_block_design(tiny, tmp_path):
+    """After assign_bd_address the control slave must have an address in the PS's space."""
+    proc, lines = _run(tiny, tmp_path / "ok", "bd")
+    assert proc.returncode == 0, proc.stderr
+    assert any(ln.startswith("get_bd_addr_segs -quiet -of_objects space -filter") for ln in lines)
+    proc, lines = _run(tiny, tmp_path / "w", "bd", NO_SEGMENT="*hwgen_top_0*")
+    assert proc.returncode != 0
+    assert f"{TOP}_0/s_axi_control has no address in ps/Data" in proc.stderr
+    assert not any(ln.startswith("save_bd_design") for ln in lines)
 
 
 def test_block_design_and_bitstream_same_as_the_hls_path(tiny, tmp_path):
     """The RTL rendering's block design is the HLS rendering's for the same design, but for the
-    MEM_DIR of the cell; the full run writes the overlay and the build report."""
+    MEM_DIR of the cell and the check of the packaged IP's address map; the full run writes the
+    overlay and the build report."""
     proc, rtl_lines = _run(tiny, tmp_path / "rtl")
     assert proc.returncode == 0, proc.stderr
     board = load_board(_meta(tiny)["board"])
@@ -248,7 +278,8 @@ def test_block_design_and_bitstream_same_as_the_hls_path(tiny, tmp_path):
 
     def bd(lines):
         return [ln for ln in _between(lines, "create_bd_design", "save_bd_design")
-                if "CONFIG.MEM_DIR" not in ln]
+                if "CONFIG.MEM_DIR" not in ln
+                and not ln.startswith(("get_bd_addr_s", "get_bd_intf_pins -quiet"))]
 
     assert bd(rtl_lines) == [ln.replace(str(tmp_path / "hls"), str(tmp_path / "rtl"))
                              for ln in bd(hls_lines)]
