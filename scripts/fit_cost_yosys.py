@@ -18,6 +18,8 @@ Parts:
   reduced   every instance of the reduced SqueezeNet 1.1 (a quarter of the channels, 40x40)
   whole     the whole top of the fire2 and reduced projects against the estimator's totals
             (`hwgen synth` results; --whole DIR adds a project already synthesised)
+--project DIR ... adds every instance of RTL projects written before (e.g. the trained
+SqueezeNet for the PYNQ-Z2).
 
 Each Yosys run is cached in OUT/cache/ (by module, parameters and library text); --rows FILE...
 prints the tables of rows written before. Not part of the test suite: the whole set takes about
@@ -86,8 +88,12 @@ DEPS = {
     "hwgen_maxpool": ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv",
                       "hwgen_fifo.sv", "hwgen_window.sv", "hwgen_maxpool.sv"],
     "hwgen_conv": ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv",
-                   "hwgen_fifo.sv", "hwgen_regroup.sv", "hwgen_window.sv", "hwgen_mvau.sv",
-                   "hwgen_conv.sv"],
+                   "hwgen_fifo.sv", "hwgen_regroup.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv",
+                   "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv.sv"],
+    "hwgen_conv_ddr": ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv",
+                       "hwgen_fifo.sv", "hwgen_regroup.sv", "hwgen_window.sv",
+                       "hwgen_fabric_mul.sv", "hwgen_fabric_dot.sv", "hwgen_axi_read.sv",
+                       "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"],
     "hwgen_control": ["hwgen_control.sv"],
 }
 
@@ -186,7 +192,7 @@ def instance_rows(proj: Path, out: Path, hdl: Path, jobs: int, label: str) -> li
         if i.module not in DEPS or i.name not in booked:
             continue
         params = dict(i.params)
-        if i.module == "hwgen_conv":
+        if i.module in ("hwgen_conv", "hwgen_conv_ddr"):
             params = {k: v.replace("{MEM_DIR, ", "").rstrip("}") for k, v in params.items()}
         todo.append((i.module, params, proj / "rtl", out, hdl, f"{label}_{i.name}"))
         meta.append((i, booked[i.name]))
@@ -509,6 +515,8 @@ def main() -> int:
     ap.add_argument("--parts", default="conv,fifo,regroup,fire2,reduced,whole")
     ap.add_argument("--grid", default="1x1,2x2,4x4,8x8,16x16,4x16,16x4")
     ap.add_argument("--whole", type=Path, nargs="*", default=[])
+    ap.add_argument("--project", type=Path, nargs="*", default=[],
+                    help="RTL projects written before: every instance of each, as for fire2")
     ap.add_argument("--no-proposal", dest="proposal", action="store_false",
                     help="leave out the proposed model's columns")
     ap.add_argument("--rows", type=Path, nargs="*", default=[],
@@ -533,6 +541,8 @@ def main() -> int:
     for kind in ("fire2", "reduced"):
         if kind in parts:
             rows += instance_rows(make_project(kind, out / "projects"), out, hdl, args.jobs, kind)
+    for proj in args.project:
+        rows += instance_rows(proj.resolve(), out, hdl, args.jobs, proj.name)
     if not args.rows:
         (out / f"rows_{'_'.join(parts)}.json").write_text(json.dumps(rows, indent=1))
     print(f"# {len(rows)} Yosys runs in {time.perf_counter() - t:.0f} s "
