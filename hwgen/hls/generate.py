@@ -18,6 +18,7 @@ import jinja2
 import numpy as np
 
 from .. import __version__
+from ..board_design import render_vivado_tcl
 from ..design import cost
 from ..design.dataflow import Design, build_design
 from ..design.ddr import ddr_layout, register_offset
@@ -246,7 +247,7 @@ def _top_files(design: Design, board: dict, rep: dict, n_vectors: int, top: str 
         "firmware/parameters.h": env.get_template("parameters.h.j2").render(ctx),
         f"tb/tb_{top}.cpp": env.get_template("tb.cpp.j2").render(ctx),
         "build_prj.tcl": env.get_template("build_prj.tcl.j2").render(ctx),
-        "vivado.tcl": env.get_template("vivado.tcl.j2").render(ctx),
+        "vivado.tcl": render_vivado_tcl(ctx, "hls"),
         "driver/bringup.py": env.get_template("bringup.py.j2").render(ctx),
         "Makefile": env.get_template("Makefile.j2").render(ctx),
         "README.md": env.get_template("README.md.j2").render(ctx),

@@ -12,7 +12,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import jinja2
 import numpy as np
 import pytest
 
@@ -26,7 +25,6 @@ from hwgen import pynq_driver as drv  # noqa: E402
 from hwgen.board_design import render_vivado_tcl, vivado_context  # noqa: E402
 from hwgen.boards import load_board  # noqa: E402
 from hwgen.cli import main  # noqa: E402
-from hwgen.resources import data_dir  # noqa: E402
 from hwgen.rtl.generate import HDL_DIR, LIBRARY, RTL_DIR, TOP  # noqa: E402
 from hwgen.rtl.sim import lint  # noqa: E402
 # the driver's tests that hold for any project without weights in DDR, re-run below on an RTL
@@ -296,21 +294,6 @@ def test_block_design_and_bitstream_same_as_the_hls_path(tiny, tmp_path):
     rep = json.loads((over / "build_report.json").read_text())
     assert rep["timing_met"] and rep["bitstream"] == f"overlay/{name}.bit"
     assert any(ln.startswith("launch_runs impl_1 -to_step write_bitstream") for ln in rtl_lines)
-
-
-@pytest.mark.parametrize("board_name", ["pynq-z2", "kv260"])
-@pytest.mark.parametrize("ddr", [False, True], ids=["no-ddr", "ddr"])
-def test_hls_rendering_equals_the_hls_template(board_name, ddr):
-    """Switching the HLS backend to the neutral template changes nothing in its vivado.tcl."""
-    board = load_board(board_name)
-    hps = ([{"index": 1, "name": board["memory"]["hp_ports"][1],
-             "masters": ["m_axi_gmem_w_a", "m_axi_gmem_w_b"]}] if ddr else [])
-    ctx = vivado_context(board, "sq", "hwgen_top", 32, 64, "0.1.0", hps)
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(data_dir("hls_templates") / "project")),
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, trim_blocks=True,
-        lstrip_blocks=True)
-    assert render_vivado_tcl(ctx, "hls") == env.get_template("vivado.tcl.j2").render(ctx)
 
 
 def test_board_templates_ship_in_the_wheel(tmp_path):
