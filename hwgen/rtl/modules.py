@@ -91,7 +91,8 @@ def _check(cond: bool, where: str, what: str) -> None:
         raise HwgenError(f"{where}: {what}")
 
 
-#: Folding.storage -> hwgen_mvau's W_STORAGE (the weight ROM's rom_style / ram_style, UG901)
+#: Folding.storage -> hwgen_mvau's W_STORAGE (the weight ROM's rom_style / ram_style, UG901);
+#: the same names for the estimator's choice of a window buffer (WIN_STORAGE, hwgen_ram)
 W_STORAGE = {None: "auto", "bram": "block", "lutram": "distributed"}
 
 
@@ -139,15 +140,19 @@ def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
     packed = pack_conv_weights(w_raw, pe, simd)
     bias_mem = mem_image(np.asarray(b_raw, np.int64).reshape(nf, pe), bw)
     widths = [in_lanes * x.fmt.width], pe * y.fmt.width
+    stage = layer_stage(graph, node, fold)
+    if mode == 2:  # the window buffer where the estimator booked it
+        params["WIN_STORAGE"] = Param(W_STORAGE[stage.storage.get("window")])
     if fold.ddr:
         # hwgen_conv_ddr: the stage's block (output pixels per pass over the weights), beats per
         # weight word and DDR image (hwgen.design.ddr) -- what the HLS backend gets, byte for byte
-        stage = layer_stage(graph, node, fold)
         wbits = op.weight_fmt.width
         _check(stage.ddr is not None and stage.params["beats"] == beats_per_word(pe, simd, wbits),
                where, "the DDR image is not in PE*SIMD words of the weight width")
         del params["W_FILE"], params["WW"]
-        params.update({"WIN_FIFO": Param(2), "W_BITS": Param(wbits),
+        params.update({"XBUF_STORAGE": Param(W_STORAGE[stage.storage.get("xbuf")]),
+                       "OBUF_STORAGE": Param(W_STORAGE[stage.storage.get("obuf")]),
+                       "WIN_FIFO": Param(2), "W_BITS": Param(wbits),
                        "W_SIGNED": Param(op.weight_fmt.signed),
                        "BLOCK": Param(stage.params["block"]),
                        "BEATS": Param(stage.params["beats"]), "ADDR_W": Param(32)})
@@ -170,7 +175,8 @@ def maxpool_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kerne
               "IN_W": Param(w), "C": Param(c), "LANES": Param(lanes), "K": Param(op.kernel),
               "STRIDE": Param(op.stride), "PAD_T": Param(t), "PAD_L": Param(l),
               "OUT_H": Param(oh), "OUT_W": Param(ow),
-              **_cast_params(y.fmt, x.fmt.frac - y.fmt.frac)}
+              **_cast_params(y.fmt, x.fmt.frac - y.fmt.frac),
+              "WIN_STORAGE": Param(W_STORAGE[layer_stage(graph, node, fold).storage.get("window")])}
     return Kernel("hwgen_maxpool", ident, params, [lanes * x.fmt.width], lanes * y.fmt.width)
 
 

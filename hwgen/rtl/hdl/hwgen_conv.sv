@@ -36,6 +36,7 @@ module hwgen_conv #(
     parameter B_FILE = "",
     parameter bit MUL_FABRIC = 0,  // products in LUTs, not DSP48s
     parameter W_STORAGE = "auto",  // weight ROM: "auto", "block", "distributed"
+    parameter WIN_STORAGE = "auto",  // window buffer (MODE 2): the same choices (hwgen_ram)
     parameter bit ACC_CAST = 0,
     parameter int ACC_W = 16,
     parameter bit ACC_SIGNED = 1,
@@ -94,7 +95,8 @@ module hwgen_conv #(
         .PAD_L(PAD_L),
         .OUT_H(OUT_H),
         .OUT_W(OUT_W),
-        .PAD('0)
+        .PAD('0),
+        .BUF_STORAGE(WIN_STORAGE)
     ) u_window (
         .clk(clk),
         .rst_n(rst_n),

@@ -59,6 +59,9 @@ module hwgen_conv_ddr #(
     parameter int OW = 8,
     parameter bit OSIGNED = 1,
     parameter int OVF = 1,
+    parameter WIN_STORAGE = "auto",  // window buffer (MODE 2): "auto", "block", "distributed"
+    parameter XBUF_STORAGE = "auto",  // the MVAU's input block and output buffer: the same
+    parameter OBUF_STORAGE = "auto",
     // AXI4 read master
     parameter int ADDR_W = 32,
     parameter int MAX_BURST = 16,
@@ -140,7 +143,8 @@ module hwgen_conv_ddr #(
         .PAD_L(PAD_L),
         .OUT_H(OUT_H),
         .OUT_W(OUT_W),
-        .PAD('0)
+        .PAD('0),
+        .BUF_STORAGE(WIN_STORAGE)
     ) u_window (
         .clk(clk),
         .rst_n(rst_n),
@@ -265,6 +269,8 @@ module hwgen_conv_ddr #(
       .BLOCK(BLOCK),
       .B_FILE(B_FILE),
       .MUL_FABRIC(MUL_FABRIC),
+      .XBUF_STORAGE(XBUF_STORAGE),
+      .OBUF_STORAGE(OBUF_STORAGE),
       .ACC_CAST(ACC_CAST),
       .ACC_W(ACC_W),
       .ACC_SIGNED(ACC_SIGNED),

@@ -22,7 +22,8 @@ module hwgen_maxpool #(
     parameter int RND = 0,
     parameter int OW = 8,
     parameter bit OSIGNED = 1,
-    parameter int OVF = 1
+    parameter int OVF = 1,
+    parameter WIN_STORAGE = "auto"  // window buffer: "auto", "block", "distributed"
 ) (
     input  logic                clk,
     input  logic                rst_n,
@@ -54,7 +55,8 @@ module hwgen_maxpool #(
       .PAD_L(PAD_L),
       .OUT_H(OUT_H),
       .OUT_W(OUT_W),
-      .PAD(LOWEST)
+      .PAD(LOWEST),
+      .BUF_STORAGE(WIN_STORAGE)
   ) u_window (
       .clk(clk),
       .rst_n(rst_n),

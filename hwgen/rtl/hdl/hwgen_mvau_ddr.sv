@@ -42,7 +42,10 @@ module hwgen_mvau_ddr #(
     parameter int RND = 0,
     parameter int OW = 8,
     parameter bit OSIGNED = 1,
-    parameter int OVF = 1
+    parameter int OVF = 1,
+    // the input block and output buffers where the estimator booked them (hwgen_ram)
+    parameter XBUF_STORAGE = "auto",
+    parameter OBUF_STORAGE = "auto"
 ) (
     input  logic                  clk,
     input  logic                  rst_n,
@@ -68,8 +71,6 @@ module hwgen_mvau_ddr #(
   localparam logic [1:0] LOAD = 2'd0, COMPUTE = 2'd1, DRAIN = 2'd2, EMIT = 2'd3;
 
 
-  logic [SIMD*XW-1:0] xbuf[XN];
-  logic [PE*OW-1:0] obuf[ON];
   logic [PE*ACCW-1:0] accm[BLOCK];
 `ifdef YOSYS
   (* rom_style = "logic" *)  // Yosys maps a ROM to LUTs or block RAM, never to LUT RAM
@@ -89,9 +90,6 @@ module hwgen_mvau_ddr #(
   logic load;
   assign in_ready = phase == LOAD;
   assign load = in_valid && in_ready;
-  always_ff @(posedge clk) begin
-    if (load) xbuf[li] <= in_data;
-  end
 
   // ---- compute: issue --------------------------------------------------------------------------
   logic [PBW-1:0] p;
@@ -175,8 +173,20 @@ module hwgen_mvau_ddr #(
   logic s1_first, s1_last;
   logic [PBW-1:0] s1_p;
   logic [OAW-1:0] s1_oa;
+  hwgen_ram #(
+      .WIDTH(SIMD * XW),
+      .DEPTH(XN),
+      .STYLE(XBUF_STORAGE)
+  ) u_xbuf (
+      .clk(clk),
+      .we(load),
+      .waddr(li),
+      .wdata(in_data),
+      .re(1'b1),
+      .raddr(xa),
+      .rdata(xb_q)
+  );
   always_ff @(posedge clk) begin
-    xb_q <= xbuf[xa];
     b_q <= bmem[nf];
     if (issue && p == '0) w_cur <= w_data;
     s1_first <= sf == '0;
@@ -262,10 +272,19 @@ module hwgen_mvau_ddr #(
         .y(y[pe*OW+:OW])
     );
   end
-  always_ff @(posedge clk) begin
-    if (fin_valid) obuf[fin_oa] <= y;
-    if (emit) out_data <= obuf[ei];
-  end
+  hwgen_ram #(
+      .WIDTH(PE * OW),
+      .DEPTH(ON),
+      .STYLE(OBUF_STORAGE)
+  ) u_obuf (
+      .clk(clk),
+      .we(fin_valid),
+      .waddr(fin_oa),
+      .wdata(y),
+      .re(emit),
+      .raddr(ei),
+      .rdata(out_data)
+  );
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin

@@ -11,7 +11,8 @@
 // reads input word j (j < reads_p) and emits window word j (j < EMITS). A step waits for its input
 // word and for room in the output register; one step per cycle otherwise.
 // Buffer: K + STRIDE rows x IN_W x C elements, as words of PF = max(IN_LANES, OUT_LANES)
-// elements (one partial write and one synchronous read per cycle: block RAM).
+// elements (one partial write and one synchronous read per cycle), in the memory BUF_STORAGE
+// names (hwgen_ram: block RAM, LUT RAM, or the tool's choice).
 module hwgen_window #(
     parameter int W = 8,
     parameter int IN_H = 4,
@@ -25,7 +26,8 @@ module hwgen_window #(
     parameter int PAD_L = 1,
     parameter int OUT_H = 4,
     parameter int OUT_W = 4,
-    parameter logic [W-1:0] PAD = '0
+    parameter logic [W-1:0] PAD = '0,
+    parameter BUF_STORAGE = "auto"  // the buffer: "auto", "block", "distributed" (hwgen_ram)
 ) (
     input  logic                   clk,
     input  logic                   rst_n,
@@ -70,8 +72,6 @@ module hwgen_window #(
   localparam logic signed [XW-1:0] IN_W_X = XW'(IN_W);
   localparam logic signed [XW-1:0] LEFT0_X = XW'(-PAD_L);
   localparam logic signed [XW-1:0] STRIDE_X = XW'(STRIDE);
-
-  logic [PF*W-1:0] mem[MW];
 
   // phase state
   logic [JW-1:0] j, reads, len;
@@ -143,14 +143,26 @@ module hwgen_window #(
   assign r_addr = slot_base + (in_frame ? ix_base : '0) + AW'(cw_word);
 
   // ---- buffer --------------------------------------------------------------------------------
-  for (genvar b = 0; b < WSUB; b++) begin : g_wr
-    always_ff @(posedge clk) begin
-      if (go && rd_need && w_sub == WSW'(b)) mem[w_addr][b*IN_LANES*W+:IN_LANES*W] <= in_data;
-    end
+  logic [WSUB-1:0] we;
+  for (genvar b = 0; b < WSUB; b++) begin : g_we
+    assign we[b] = go && rd_need && w_sub == WSW'(b);
   end
+  hwgen_ram #(
+      .WIDTH(PF * W),
+      .DEPTH(MW),
+      .SUBS(WSUB),
+      .STYLE(BUF_STORAGE)
+  ) u_buf (
+      .clk(clk),
+      .we(we),
+      .waddr(w_addr),
+      .wdata({WSUB{in_data}}),
+      .re(go && em_need),
+      .raddr(r_addr),
+      .rdata(rd_q)
+  );
   always_ff @(posedge clk) begin
     if (go && em_need) begin
-      rd_q <= mem[r_addr];
       pad_q <= !in_frame;
       sub_q <= cw_sub;
     end
