@@ -9,13 +9,13 @@
 module hwgen_fabric_mul #(
     parameter int WW = 8,
     parameter int XW = 8,
-    parameter bit X_SIGNED = 1,
-    localparam int PW = WW + XW + 1  // the product's width (an unsigned x gains a sign bit)
+    parameter bit X_SIGNED = 1
 ) (
-    input  logic        [WW-1:0] w,
-    input  logic        [XW-1:0] x,
-    output logic signed [PW-1:0] p
+    input  logic        [   WW-1:0] w,
+    input  logic        [   XW-1:0] x,
+    output logic signed [WW+XW:0] p  // WW + XW + 1 bits: an unsigned x gains a sign bit
 );
+  localparam int PW = WW + XW + 1;
   localparam bit W_NARROW = WW <= XW;  // shift the wider operand by the narrower one's bits
   localparam int N = W_NARROW ? WW : XW;
   localparam bit TOP_NEG = W_NARROW || X_SIGNED;  // the narrower operand's top bit is a sign

@@ -8,16 +8,15 @@ module hwgen_ram #(
     parameter int WIDTH = 8,
     parameter int DEPTH = 2,
     parameter int SUBS = 1,  // sub-words of a write (WIDTH / SUBS bits each)
-    parameter STYLE = "auto",
-    localparam int AW = $clog2(DEPTH) > 0 ? $clog2(DEPTH) : 1
+    parameter STYLE = "auto"
 ) (
-    input  logic             clk,
-    input  logic [ SUBS-1:0] we,     // sub-word b of wdata into sub-word b of word waddr
-    input  logic [   AW-1:0] waddr,
-    input  logic [WIDTH-1:0] wdata,
-    input  logic             re,
-    input  logic [   AW-1:0] raddr,
-    output logic [WIDTH-1:0] rdata   // word raddr, one cycle after re
+    input  logic                                         clk,
+    input  logic [                             SUBS-1:0] we,  // sub-word b of wdata -> of waddr
+    input  logic [(DEPTH > 1 ? $clog2(DEPTH) : 1) - 1:0] waddr,
+    input  logic [                            WIDTH-1:0] wdata,
+    input  logic                                         re,
+    input  logic [(DEPTH > 1 ? $clog2(DEPTH) : 1) - 1:0] raddr,
+    output logic [                            WIDTH-1:0] rdata  // word raddr, a cycle after re
 );
   localparam int SW = WIDTH / SUBS;
   localparam int SL = 8 * 16;  // string parameters compared at one width (no width warnings)
