@@ -41,8 +41,8 @@ HERE = Path(__file__).resolve().parent
 SIM_HDL = HDL_DIR.parent / "sim_hdl"
 SOURCES = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwgen_fifo.sv",
            "hwgen_regroup.sv", "hwgen_ram.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv",
-           "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv.sv", "hwgen_axi_read.sv",
-           "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
+           "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv", "hwgen_conv.sv",
+           "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
 TIMING, STRESS = 3, 2  # frames
 GAP = BACKPRESSURE = 0.3
 

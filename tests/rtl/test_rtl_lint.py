@@ -16,6 +16,7 @@ CASES = [
     ("hwgen_regroup", {"IN_L": 4, "OUT_L": 2}), ("hwgen_regroup", {"IN_L": 3, "OUT_L": 6}),
     ("hwgen_window", {"BUF_STORAGE": '"distributed"', "C": 6, "IN_LANES": 3, "OUT_LANES": 6, "IN_H": 9, "IN_W": 7, "STRIDE": 2,
                       "OUT_H": 5, "OUT_W": 4}),
+    ("hwgen_conv_front", {"MODE": 1, "IN_LANES": 4, "SIMD": 2}),
     ("hwgen_conv", {"MODE": 0, **ROM}), ("hwgen_conv", {"MODE": 1, "IN_LANES": 2, "SIMD": 1, **ROM}),
     ("hwgen_conv", {"MODE": 2, "PE": 4, "SIMD": 2, "IN_C": 4, "IN_LANES": 4, "NF": 2, "SF": 18,
                     **ROM}),

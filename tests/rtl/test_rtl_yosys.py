@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 CONV = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwgen_fifo.sv",
         "hwgen_regroup.sv", "hwgen_ram.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv",
-        "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv.sv"]
-CONV_DDR = CONV[:9] + ["hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
+        "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv", "hwgen_conv.sv"]
+CONV_DDR = CONV[:9] + ["hwgen_conv_front.sv", "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
 # a 3x3 conv, 4 -> 4 channels on 8x8, PE=2 x SIMD=2 8-bit products
 SMALL = {"MODE": 2, "PE": 2, "SIMD": 2, "IN_C": 4, "IN_LANES": 4, "NF": 2, "SF": 18, "K": 3,
          "IN_H": 8, "IN_W": 8, "OUT_H": 8, "OUT_W": 8, "XW": 8, "WW": 8, "ACCW": 20}

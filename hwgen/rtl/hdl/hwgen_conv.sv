@@ -59,70 +59,32 @@ module hwgen_conv #(
 );
   logic v_valid, v_ready;
   logic [SIMD*XW-1:0] v_data;
-
-  if (MODE == 0) begin : g_direct
-    assign v_valid = in_valid;
-    assign in_ready = v_ready;
-    assign v_data = in_data;
-  end else if (MODE == 1) begin : g_regroup
-    hwgen_regroup #(
-        .W(XW),
-        .IN_L(IN_LANES),
-        .OUT_L(SIMD)
-    ) u_regroup (
-        .clk(clk),
-        .rst_n(rst_n),
-        .in_valid(in_valid),
-        .in_ready(in_ready),
-        .in_data(in_data),
-        .out_valid(v_valid),
-        .out_ready(v_ready),
-        .out_data(v_data)
-    );
-  end else begin : g_window
-    logic w_valid, w_ready;
-    logic [SIMD*XW-1:0] w_data;
-    hwgen_window #(
-        .W(XW),
-        .IN_H(IN_H),
-        .IN_W(IN_W),
-        .C(IN_C),
-        .IN_LANES(IN_LANES),
-        .OUT_LANES(SIMD),
-        .K(K),
-        .STRIDE(STRIDE),
-        .PAD_T(PAD_T),
-        .PAD_L(PAD_L),
-        .OUT_H(OUT_H),
-        .OUT_W(OUT_W),
-        .PAD('0),
-        .BUF_STORAGE(WIN_STORAGE)
-    ) u_window (
-        .clk(clk),
-        .rst_n(rst_n),
-        .in_valid(in_valid),
-        .in_ready(in_ready),
-        .in_data(in_data),
-        .out_valid(w_valid),
-        .out_ready(w_ready),
-        .out_data(w_data)
-    );
-    hwgen_fifo #(
-        .WIDTH(SIMD * XW),
-        .DEPTH(WIN_FIFO)
-    ) u_fifo (
-        .clk(clk),
-        .rst_n(rst_n),
-        .in_valid(w_valid),
-        .in_ready(w_ready),
-        .in_data(w_data),
-        .out_valid(v_valid),
-        .out_ready(v_ready),
-        .out_data(v_data)
-    );
-  end
-
-  hwgen_mvau #(
+  hwgen_conv_front #(
+      .MODE(MODE),
+      .IN_H(IN_H),
+      .IN_W(IN_W),
+      .IN_C(IN_C),
+      .IN_LANES(IN_LANES),
+      .K(K),
+      .STRIDE(STRIDE),
+      .PAD_T(PAD_T),
+      .PAD_L(PAD_L),
+      .OUT_H(OUT_H),
+      .OUT_W(OUT_W),
+      .WIN_FIFO(WIN_FIFO),
+      .XW(XW),
+      .SIMD(SIMD),
+      .WIN_STORAGE(WIN_STORAGE)
+  ) u_front (
+      .clk(clk),
+      .rst_n(rst_n),
+      .in_valid(in_valid),
+      .in_ready(in_ready),
+      .in_data(in_data),
+      .v_valid(v_valid),
+      .v_ready(v_ready),
+      .v_data(v_data)
+  );  hwgen_mvau #(
       .XW(XW),
       .X_SIGNED(X_SIGNED),
       .WW(WW),
