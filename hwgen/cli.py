@@ -18,7 +18,8 @@ EXIT_BAD_INPUT = 2
 
 
 def _model_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", help="an .onnx file or a built-in model: squeezenet1_0, squeezenet1_1")
+    p.add_argument("model", help="an .onnx file or a built-in model: squeezenet1_0, squeezenet1_1, "
+                   "or either with _simple_bypass or _complex_bypass")
 
 
 def _quant_args(p: argparse.ArgumentParser) -> None:

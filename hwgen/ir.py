@@ -36,17 +36,27 @@ class Node:
 
 @dataclass
 class Fire:
-    """A recognised Fire module: squeeze 1x1 -> (expand 1x1 || expand 3x3) -> channel concat."""
+    """A recognised Fire module: squeeze 1x1 -> (expand 1x1 || expand 3x3) -> channel concat,
+    and, with a bypass, the element-wise sum of that concat and the module's input (simple
+    bypass) or a 1x1 convolution of it (complex bypass, ``bypass_conv``)."""
 
     name: str
     squeeze: str
     expand1x1: str
     expand3x3: str
     concat: str
+    bypass: str | None = None  # the Add node
+    bypass_conv: str | None = None  # the 1x1 Conv on the bypass path (complex bypass)
 
     @property
     def nodes(self) -> list[str]:
-        return [self.squeeze, self.expand1x1, self.expand3x3, self.concat]
+        extra = [n for n in (self.bypass_conv, self.bypass) if n is not None]
+        return [self.squeeze, self.expand1x1, self.expand3x3, self.concat, *extra]
+
+    @property
+    def bypass_kind(self) -> str:
+        """"none", "simple" or "complex"."""
+        return "none" if self.bypass is None else ("complex" if self.bypass_conv else "simple")
 
 
 @dataclass

@@ -7,7 +7,7 @@ import numpy as np
 
 from .errors import HwgenError
 from .ir import Fire, Graph
-from .ops import BatchNorm, Concat, Conv, Relu, Softmax
+from .ops import Add, BatchNorm, Concat, Conv, Relu, Softmax
 
 Pass = Callable[[Graph], Graph]
 
@@ -34,10 +34,10 @@ def fold_batchnorm(graph: Graph) -> Graph:
 
 
 def attach_relu(graph: Graph) -> Graph:
-    """A ReLU that alone consumes a Conv's output becomes part of that Conv."""
+    """A ReLU that alone consumes a Conv's or an Add's output becomes part of it."""
     for node in [n for n in graph.nodes if isinstance(n.op, Relu)]:
         prod = graph.producer(node.inputs[0])
-        if prod is not None and isinstance(prod.op, Conv) and not prod.op.relu \
+        if prod is not None and isinstance(prod.op, (Conv, Add)) and not prod.op.relu \
                 and len(graph.consumers(node.inputs[0])) == 1:
             prod.op.relu = True
             graph.remove_node(node)
@@ -87,18 +87,59 @@ def recognise_fires(graph: Graph) -> Graph:
     return graph
 
 
+def recognise_bypasses(graph: Graph) -> Graph:
+    """Find each Fire module's bypass: an Add of its concat output and its input (simple bypass)
+    or a 1x1 convolution of its input that only the Add reads (complex bypass), as in the
+    SqueezeNet paper. The nodes are renamed fireN/bypass and fireN/bypass_conv."""
+    for fire in graph.fires:
+        concat_out = graph.node(fire.concat).outputs[0]
+        fire_in = graph.node(fire.squeeze).inputs[0]
+        users = graph.consumers(concat_out)
+        if len(users) != 1 or not isinstance(users[0].op, Add):
+            continue
+        add = users[0]
+        (other,) = [t for t in add.inputs if t != concat_out] or [None]
+        if other is None:
+            continue
+        conv = graph.producer(other)
+        if other == fire_in:
+            pass  # simple bypass
+        elif conv is not None and isinstance(conv.op, Conv) and conv.inputs[0] == fire_in \
+                and conv.op.kernel == 1 and conv.op.stride == 1 and not any(conv.op.pad) \
+                and len(graph.consumers(other)) == 1:
+            conv.name, conv.fire = f"{fire.name}/bypass_conv", fire.name
+            fire.bypass, fire.bypass_conv = add.name, conv.name
+        else:
+            continue
+        add.name, add.fire = f"{fire.name}/bypass", fire.name
+        fire.bypass = add.name
+    return graph
+
+
 def check_topology(graph: Graph) -> Graph:
-    """The accelerator is a single chain of stages, with Fire modules as the only branches."""
+    """The accelerator is a single chain of stages, with Fire modules (and their bypasses) as
+    the only branches."""
     fire_nodes = {n for f in graph.fires for n in f.nodes}
     squeezes = {f.squeeze for f in graph.fires}
+    # a bypassed Fire module's input feeds its squeeze and its bypass
+    bypassed = {graph.node(f.squeeze).inputs[0] for f in graph.fires if f.bypass}
     for node in graph.nodes:
         fanout = len(graph.consumers(node.outputs[0]))
-        if fanout > 1 and node.name not in squeezes:
+        if fanout > 1 and node.name not in squeezes and not (
+                fanout == 2 and node.outputs[0] in bypassed):
             raise HwgenError(f"node {node.name!r} ({node.kind}): output feeds {fanout} layers "
-                             "outside a Fire module; supported: chains of layers and Fire modules")
+                             "outside a Fire module; supported: chains of layers and Fire modules "
+                             "(with a bypass: a Fire module's input also added to its output)")
         if isinstance(node.op, Concat) and node.name not in fire_nodes:
             raise HwgenError(f"node {node.name!r} (Concat): not the join of a Fire module; "
                              "supported: Concat of a Fire module's expand 1x1 and expand 3x3")
+        if isinstance(node.op, Add) and node.name not in fire_nodes:
+            raise HwgenError(f"node {node.name!r} (Add): not a Fire module's bypass; supported: "
+                             "the sum of a Fire module's output and its input, or a 1x1 Conv of "
+                             "its input (SqueezeNet's simple and complex bypass)")
+    if graph.input in bypassed:
+        raise HwgenError("the network input feeds a Fire module's bypass; supported: bypasses "
+                         "around Fire modules after the first layer")
     return graph
 
 
@@ -172,7 +213,7 @@ def equalize_channels(graph: Graph, iterations: int = 8) -> Graph:
 
 
 FLOW: list[Pass] = [remove_passthrough, fold_batchnorm, attach_relu, split_host_softmax,
-                    recognise_fires, check_topology]
+                    recognise_fires, recognise_bypasses, check_topology]
 
 
 def run_flow(graph: Graph, flow: list[Pass] = FLOW, dump: Callable[[str, Graph], None] | None = None

@@ -37,10 +37,17 @@ def inspect_dict(graph: Graph) -> dict:
         "softmax": "host" if graph.host_softmax else "none",
         "layers": rows,
         "fires": [{"name": f.name, "squeeze": f.squeeze, "expand1x1": f.expand1x1,
-                   "expand3x3": f.expand3x3, "concat": f.concat} for f in graph.fires],
+                   "expand3x3": f.expand3x3, "concat": f.concat, "bypass": f.bypass_kind,
+                   "bypass_add": f.bypass, "bypass_conv": f.bypass_conv} for f in graph.fires],
         "total_macs": sum(r["macs"] for r in rows),
         "total_params": sum(r["params"] for r in rows),
     }
+
+
+def _fire_text(fire: dict) -> str:
+    """fireN, with its bypass: "fire3 + input" (simple), "fire2 + 1x1 conv of input" (complex)."""
+    return fire["name"] + {"none": "", "simple": " + input",
+                           "complex": " + 1x1 conv of input"}[fire["bypass"]]
 
 
 def inspect_text(graph: Graph) -> str:
@@ -58,7 +65,7 @@ def inspect_text(graph: Graph) -> str:
         table(("layer", "op", "attributes", "input", "output", "MACs", "params"), rows, {5, 6}),
         "",
         f"Fire modules: {len(d['fires'])}"
-        + (f" ({', '.join(f['name'] for f in d['fires'])})" if d["fires"] else ""),
+        + (f" ({', '.join(_fire_text(f) for f in d['fires'])})" if d["fires"] else ""),
         f"total: {d['total_macs']:,} MACs, {d['total_params']:,} parameters",
     ]
     return "\n".join(lines)

@@ -7,10 +7,12 @@
 //   conv2d_ddr.h  conv2d_ddr<CFG>: the same convolution with its weights streamed from DDR
 //   pool.h    maxpool2d<CFG>, global_avgpool<CFG>
 //   stream.h  concat_channels<CFG>, duplicate<CFG>, regroup<CFG>
+//   add.h     add_streams<CFG>: element-wise sum (a Fire module's bypass)
 //   axi.h     axis_to_stream<CFG>, stream_to_axis<CFG>
 #ifndef HWGEN_HWGEN_H
 #define HWGEN_HWGEN_H
 
+#include "add.h"
 #include "axi.h"
 #include "conv2d.h"
 #include "conv2d_ddr.h"

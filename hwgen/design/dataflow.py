@@ -1,7 +1,8 @@
 """The dataflow design of a quantised graph, built once for every backend: its stages in order
 (an AXI4-Stream adapter, one kernel per layer, each Fire module a sub-pipeline -- squeeze, a
-duplicate feeding expand 1x1 and expand 3x3, their concat -- and the output adapter) and the
-streams between them, with their lanes, formats and depths (depths.py).
+duplicate feeding expand 1x1 and expand 3x3, their concat; with a bypass, a duplicate in front
+feeding the squeeze and the bypass (through its 1x1 conv), and their sum -- and the output
+adapter) and the streams between them, with their lanes, formats and depths (depths.py).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import numpy as np
 
 from ..fixed import FixedType
 from ..ir import Graph
-from .depths import DEFAULT_FIFO_DEPTH, fire_fifo_depths, input_depth, pool_burst_depth
+from .depths import (DEFAULT_FIFO_DEPTH, bypass_depth, fire_fifo_depths, input_depth,
+                     pool_burst_depth)
 from .folding import Folding, plan_folding
 from .names import cpp_ident
 from .stages import Stage, axis_in_stage, axis_out_stage, duplicate_stage, layer_stage
@@ -93,7 +95,8 @@ def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
     pace = {var[graph.input]: float(st.params["beats"])}
 
     fire_of_squeeze = {f.squeeze: f for f in graph.fires}
-    branch_in: dict[str, str] = {}  # expand layer -> its own copy of the squeeze output
+    bypassed = {graph.node(f.squeeze).inputs[0]: f for f in graph.fires if f.bypass}
+    branch_in: dict[tuple[str, str], str] = {}  # (layer, tensor) -> its own copy of the tensor
     in_pace: dict[str, float] = {}  # layer -> cycles per word its first input arrives at
     stages = {n.name: layer_stage(graph, n, plan[n.name]) for n in graph.nodes}
     period = max(st.cycles for st in stages.values())
@@ -103,7 +106,7 @@ def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
         st = stages[node.name]
         upstream[node.name] = max([st.cycles] + [upstream[p.name] for t in node.inputs
                                                  if (p := graph.producer(t)) is not None])
-        ins = [branch_in.get(node.name, var[t]) for t in node.inputs]
+        ins = [branch_in.get((node.name, t), var[t]) for t in node.inputs]
         in_pace[node.name] = pace[ins[0]]
         for i, name in enumerate(ins):
             s = design.streams[name]
@@ -126,11 +129,31 @@ def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
             a, b = design.add(dup, [var[out]], [(f"{fire.name}_to_expand1x1", out),
                                                 (f"{fire.name}_to_expand3x3", out)],
                               [depths["expand1x1_in"], depths["expand3x3_in"]])
-            branch_in[fire.expand1x1], branch_in[fire.expand3x3] = a, b
+            branch_in[fire.expand1x1, out], branch_in[fire.expand3x3, out] = a, b
             pace[a] = pace[b] = pace[var[out]]
+        fire = bypassed.get(out)
+        if fire is not None:  # fork a Fire module's input into the module and its bypass
+            _fork_bypass(design, fire, out, var[out], branch_in, pace)
     y = graph.tensors[graph.output]
     pixels = int(np.prod(y.shape[1:])) if len(y.shape) == 3 else 1
     n = lanes[graph.output]
     st = axis_out_stage("output", y.fmt, y.shape[0], pixels, n, dma_beat_bits(y.fmt, n))
     design.add(st, [var[graph.output]], [])
     return design
+
+
+def _fork_bypass(design: Design, fire, tensor: str, stream: str,
+                 branch_in: dict[tuple[str, str], str], pace: dict[str, float]) -> None:
+    """The duplicate in front of a bypassed Fire module: one copy of its input to the squeeze,
+    one to the bypass (the sum, or the bypass conv), ``bypass_depth`` words deep."""
+    graph = design.graph
+    t = graph.tensors[tensor]
+    c, h, w = t.shape
+    lanes = design.streams[stream].lanes
+    dup = duplicate_stage(cpp_ident(fire.name) + "_bypass_dup", t.fmt, c, h * w, lanes)
+    a, b = design.add(dup, [stream], [(f"{fire.name}_to_squeeze", tensor),
+                                      (f"{fire.name}_bypass", tensor)],
+                      [DEFAULT_FIFO_DEPTH, bypass_depth(graph, fire, design.folding)])
+    branch_in[fire.squeeze, tensor] = a
+    branch_in[fire.bypass_conv or fire.bypass, tensor] = b
+    pace[a] = pace[b] = pace[stream]

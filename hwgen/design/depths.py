@@ -11,7 +11,9 @@ Each rule takes the larger of what the HLS kernels (window.h, conv2d.h) and the 
 * a strided max pool's output holds what its consumer cannot take of a row's burst
   (``pool_burst_depth``);
 * in a Fire module, the duplicate's expand1x1 branch holds what the expand3x3 window reads ahead
-  of what concat has taken, plus all that the expand3x3 branch holds (``fire_fifo_depths``).
+  of what concat has taken, plus all that the expand3x3 branch holds (``fire_fifo_depths``);
+* a Fire module's bypass holds the module's input from the pixel its sum takes to the last one
+  the module must read before it emits that pixel (``bypass_depth``).
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from ..errors import HwgenError
 from ..ir import Fire, Graph, Node
 from ..ops import Concat, MaxPool
 from .folding import Folding
-from .schedule import MVAU_DEPTH, window_lead_pixels, window_phase_reads
+from .schedule import (MVAU_DEPTH, window_input_pixels, window_lead_pixels,
+                       window_phase_reads)
 
 #: depth given to every stream that needs no more (Vitis' default)
 DEFAULT_FIFO_DEPTH = 2
@@ -142,3 +145,50 @@ def fifo_depths(h: int, w: int, c: int, lanes: int, simd3: int, k: int = 3, stri
     lead = window_lead_pixels(h, w, c, lanes, simd3, k, stride, pad_t, out_h, out_w, slack)
     return {"expand1x1_in": (max(lead, 0) + 2) * (c // lanes) + DEFAULT_FIFO_DEPTH,
             "expand3x3_in": DEFAULT_FIFO_DEPTH}
+
+
+def bypass_depth(graph: Graph, fire: Fire, folding: Mapping[str, Folding]) -> int:
+    """Depth (in words) of the stream that carries a bypassed Fire module's input from its
+    duplicate to the sum (simple bypass) or to the bypass conv (complex bypass), so that the
+    dataflow cannot deadlock.
+
+    The duplicate writes each input word to the squeeze and to the bypass in the same cycle, and
+    the sum takes an output word of the module only with the bypass word of the same index. So
+    while the sum waits for a word of output pixel p, the bypass holds every input word from the
+    one the sum takes next up to the last one the module needs to emit that word. Computed from
+    the schedules, pixel by pixel: the squeeze and the expand 1x1 are pointwise (a DDR-weight conv
+    takes a whole output row first: conv2d_ddr.h), the expand 3x3 window needs what
+    ``window_input_pixels`` counts; concat emits a pixel's expand1x1 words before its expand3x3
+    words. The complex bypass's 1x1 conv holds the pixel it works on, so its input stream holds
+    the module's lead alone. Exact (the least depth that finishes) for the token model of the
+    kernels (tests/hls/fifo_sim.py) when an output pixel's expand3x3 part is more words than
+    the bypass conv's output stream holds; an upper bound otherwise."""
+    sq, e1, e3 = (graph.node(n) for n in (fire.squeeze, fire.expand1x1, fire.expand3x3))
+    fs, f1, f3 = (folding.get(n.name, Folding()) for n in (sq, e1, e3))
+    c_in, h, w = graph.shape(sq.inputs[0])
+    cs = graph.shape(sq.outputs[0])[0]
+    c1, c3 = e1.op.out_channels, e3.op.out_channels
+    lanes = f1.pe  # of the concat and the sum
+    _, oh, ow = graph.shape(e3.outputs[0])
+    if (oh, ow) != (h, w):
+        raise HwgenError(f"{fire.name}: expand3x3 changes the spatial size {h}x{w} -> {oh}x{ow}; "
+                         "the bypass sum needs the input and the output in step")
+
+    def row_end(n: int, ddr: bool) -> int:  # pixels read before n outputs: a row per DDR block
+        return min(-(-n // w) * w, h * w) if ddr else n
+
+    e3_needs = window_input_pixels(h, w, cs, fs.pe, f3.simd, e3.op.kernel, e3.op.stride,
+                                   e3.op.pad[0], oh, ow)
+    depth = DEFAULT_FIFO_DEPTH
+    for p in range(h * w):
+        n3 = e3_needs[row_end(p + 1, f3.ddr) - 1]  # squeeze pixels before p's expand3x3 part
+        n1 = row_end(p + 1, f1.ddr)  # and before its expand1x1 part
+        x3, x1 = row_end(n3, fs.ddr), row_end(n1, fs.ddr)  # input pixels before them
+        if fire.bypass_conv is None:  # the input itself, on the sum's lanes
+            wx = c_in // lanes
+            need = max(x3 * wx - (p * wx + c1 // lanes), x1 * wx - p * wx)
+        else:  # the bypass conv has read pixel p
+            wx = c_in // folding.get(fire.bypass_conv, Folding()).lanes
+            need = (max(x3, x1) - (p + 1)) * wx
+        depth = max(depth, need)
+    return depth

@@ -75,30 +75,50 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
     """Per-layer Folding, and the lane count of every tensor's stream (the input's: a whole
     pixel per word, unless ``input_lanes`` says otherwise).
 
-    Streams keep their producer's lane count: a conv's output has PE lanes, pooling and concat
-    pass lanes through, the two expand convs of a Fire module share one PE (their concat needs
-    equal lanes) and both read the squeeze's lanes as they are.
+    Streams keep their producer's lane count: a conv's output has PE lanes, pooling, concat and
+    add pass lanes through, the two expand convs of a Fire module share one PE (their concat needs
+    equal lanes) and both read the squeeze's lanes as they are. A bypass sum joins equal lanes
+    too: a Fire module with a simple bypass takes its input's lanes as its expands' PE, one with a
+    complex bypass gives its bypass conv the expands' PE.
     """
     for key in cfg_folding or {}:
         if not any(fnmatch.fnmatchcase(n.name, key) for n in graph.nodes):
             raise HwgenError(f"folding: layer {key!r} matches no layer")
     lanes = {graph.input: input_lanes or graph.shape(graph.input)[0]}
+    fire_of = {n: f for f in graph.fires for n in (f.expand1x1, f.expand3x3, f.bypass_conv)
+               if n is not None}
     shared_pe: dict[str, int] = {}
-    for fire in graph.fires:
-        e1, e3 = graph.node(fire.expand1x1), graph.node(fire.expand3x3)
-        pes = {override(cfg_folding, n.name).get("pe") for n in (e1, e3)} - {None}
+
+    def fire_pe(fire) -> int:
+        """The PE of a Fire module's expands (and bypass conv), decided at its first expand."""
+        group = [graph.node(n) for n in (fire.expand1x1, fire.expand3x3, fire.bypass_conv) if n]
+        pes = {override(cfg_folding, n.name).get("pe") for n in group} - {None}
         if len(pes) > 1:
             raise HwgenError(f"folding: {fire.name}'s expand convs need the same pe "
                              f"(their concat joins equal lanes), got {sorted(pes)}")
-        cout = min(e1.op.out_channels, e3.op.out_channels)
-        pe = pes.pop() if pes else _largest_divisor(cout, DEFAULT_MAX)
-        shared_pe[e1.name] = shared_pe[e3.name] = pe
+        cout = min(n.op.out_channels for n in group[:2])
+        fire_in = lanes[graph.node(fire.squeeze).inputs[0]]
+        if fire.bypass_kind == "simple":  # the sum joins the output and the input lane by lane
+            if pes and pes != {fire_in}:
+                raise HwgenError(f"folding: {fire.name}'s expand convs need pe = {fire_in}, the "
+                                 f"lanes of its input, for its bypass sum; got {pes.pop()}")
+            if cout % fire_in:
+                raise HwgenError(f"folding: {fire.name}: its input's {fire_in} lanes do not "
+                                 f"divide its expands' {cout} channels (its bypass sum needs "
+                                 "them equal); lower the pe of the layer before it")
+            return fire_in
+        return pes.pop() if pes else _largest_divisor(cout, DEFAULT_MAX)
+
     plan: dict[str, Folding] = {}
     for node in graph.nodes:
         in_lanes = lanes[node.inputs[0]]
         ov = override(cfg_folding, node.name)
         if isinstance(node.op, Conv):
             cin, cout = node.op.in_channels, node.op.out_channels
+            fire = fire_of.get(node.name)
+            if fire is not None and node.name not in shared_pe:
+                shared_pe.update({n: fire_pe(fire) for n in (
+                    fire.expand1x1, fire.expand3x3, fire.bypass_conv) if n})
             pe = int(ov.get("pe", shared_pe.get(node.name, _largest_divisor(cout, DEFAULT_MAX))))
             simd = int(ov.get("simd", _largest_divisor(cin, DEFAULT_MAX)))
             if cout % pe or cin % simd:
@@ -110,6 +130,11 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
             if where not in WEIGHT_PLACES:
                 raise HwgenError(f"folding: layer {node.name!r}: weights: {where!r}; "
                                  f"supported: {', '.join(WEIGHT_PLACES)}")
+            if where == "ddr" and fire is not None and node.name == fire.bypass_conv:
+                raise HwgenError(f"folding: layer {node.name!r}: weights: ddr; supported for a "
+                                 "bypass conv: chip, bram, lutram (a DDR-weight conv takes a whole "
+                                 "row before its first output, which the Fire module's sum would "
+                                 "wait for with the module blocked)")
             mults = ov.get("multipliers", "dsp")
             if mults not in MULTIPLIERS:
                 raise HwgenError(f"folding: layer {node.name!r}: multipliers: {mults!r}; "
@@ -122,6 +147,11 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
             if ov:
                 raise HwgenError(f"folding: layer {node.name!r} ({node.kind}) has no pe/simd or "
                                  "weights; its lanes follow its input")
+            others = {lanes[t] for t in node.inputs[1:]} - {in_lanes}
+            if others:
+                raise HwgenError(f"folding: layer {node.name!r} ({node.kind}) joins streams of "
+                                 f"{in_lanes} and {others.pop()} lanes; supported: equal lanes "
+                                 "(give the layers that produce them the same pe)")
             plan[node.name] = Folding(in_lanes=in_lanes)
             lanes[node.outputs[0]] = in_lanes
     return plan, lanes

@@ -44,14 +44,15 @@ def window_iterations(*args, **kwargs) -> int:
     return sum(max(r, e) for r, e in window_phases(*args, **kwargs))
 
 
-def window_lead_pixels(in_h: int, in_w: int, c: int, in_lanes: int, simd: int, k: int, stride: int,
-                       pad_t: int, out_h: int, out_w: int, slack: int) -> int:
-    """max over output pixels p of (input pixels a windowed conv has read by the time it can have
-    delivered output pixel p) - (p + 1): how many pixels its input runs ahead of its output.
+def window_input_pixels(in_h: int, in_w: int, c: int, in_lanes: int, simd: int, k: int,
+                        stride: int, pad_t: int, out_h: int, out_w: int, slack: int = 0
+                        ) -> list[int]:
+    """For each output pixel p (raster order): how many input pixels a windowed conv has read
+    (begun) once it can have delivered p -- its window has emitted p's window words and
+    ``slack`` more (what its matrix-vector unit may take ahead: internal FIFO and pipeline).
 
-    Exact for ``sliding_window``'s schedule (window.h); the matrix-vector unit may have taken
-    ``slack`` window words more than pixel p needs (internal FIFO and pipeline).
-    """
+    Exact for ``sliding_window``'s schedule (window.h), which reads and emits in the same
+    iterations of a phase: with no slack, the reads p cannot be delivered without."""
     phases = window_phases(in_h, in_w, c, in_lanes, simd, k, stride, pad_t, out_h, out_w)
     cw_in = c // in_lanes
     per_pixel = k * k * (c // simd)
@@ -69,13 +70,19 @@ def window_lead_pixels(in_h: int, in_w: int, c: int, in_lanes: int, simd: int, k
             return total_reads
         return starts_r[p] + min(j, phases[p][0])
 
-    lead = 0
-    for oy in range(out_h):  # output row oy is emitted in phase oy + 1
-        for ox in range(out_w):
-            pix = oy * out_w + ox
-            words = reads_when_emitted(oy + 1, (ox + 1) * per_pixel + slack)
-            lead = max(lead, -(-words // cw_in) - (pix + 1))
-    return lead
+    # output row oy is emitted in phase oy + 1
+    return [-(-reads_when_emitted(oy + 1, (ox + 1) * per_pixel + slack) // cw_in)
+            for oy in range(out_h) for ox in range(out_w)]
+
+
+def window_lead_pixels(in_h: int, in_w: int, c: int, in_lanes: int, simd: int, k: int, stride: int,
+                       pad_t: int, out_h: int, out_w: int, slack: int) -> int:
+    """max over output pixels p of (input pixels a windowed conv has read by the time it can have
+    delivered output pixel p) - (p + 1): how many pixels its input runs ahead of its output
+    (``window_input_pixels``)."""
+    needs = window_input_pixels(in_h, in_w, c, in_lanes, simd, k, stride, pad_t, out_h, out_w,
+                                slack)
+    return max(n - (p + 1) for p, n in enumerate(needs))
 
 
 def window_phase_reads(graph: Graph, node: Node, fold: Folding) -> int:

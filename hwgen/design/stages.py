@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import HwgenError
 from ..fixed import FixedType
 from ..ir import Graph, Node
-from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
+from ..ops import Add, Concat, Conv, GlobalAvgPool, MaxPool
 from ..ops.base import Op
 from . import cost
 from .cost import Resources
@@ -35,8 +35,8 @@ from .streams import axi_bits, axis_beats
 class Stage:
     """One kernel of the dataflow design."""
 
-    #: the kernel: "conv", "maxpool", "global_avgpool", "concat", "duplicate", "regroup",
-    #: "axis_in" or "axis_out"
+    #: the kernel: "conv", "maxpool", "global_avgpool", "concat", "add", "duplicate",
+    #: "regroup", "axis_in" or "axis_out"
     kind: str
     name: str  # identifier: the layer's cpp_ident, or e.g. "input", "fire2_dup", "output"
     layer: str | None  # the IR node; None for the plumbing (duplicate, regroup, adapters)
@@ -211,6 +211,24 @@ def concat_stage(graph: Graph, node: Node, fold: Folding, ident: str) -> Stage:
                  [lanes], h * w * (c1 + c2) // lanes + SIMPLE_DEPTH, _plumbing(lanes * y.fmt.width))
 
 
+def add_stage(graph: Graph, node: Node, fold: Folding, ident: str) -> Stage:
+    """The element-wise sum of two streams on the same lanes (a Fire module's bypass): per lane
+    each operand shifted onto the finer fraction, added, the output cast."""
+    op: Add = node.op
+    where = f"layer {node.name!r}"
+    a, b = (graph.tensors[t] for t in node.inputs)
+    y = graph.tensors[node.outputs[0]]
+    c, h, w = y.shape
+    lanes = fold.lanes
+    _check(c % lanes == 0, where, f"lanes {lanes} do not divide {c} channels")
+    _check(fold.out_lanes in (None, lanes), where, "an add keeps the lane count")
+    sum_bits = op.sum_format(a.fmt, b.fmt).width
+    res = cost.control() + Resources(lut=lanes * (sum_bits + y.fmt.width),  # adder, cast
+                                     ff=lanes * y.fmt.width)  # output register
+    return Stage("add", ident, node.name, fold, [a.fmt, b.fmt], [lanes, lanes], [y.fmt], [lanes],
+                 h * w * c // lanes + SIMPLE_DEPTH, res)
+
+
 def duplicate_stage(ident: str, fmt: FixedType, channels: int, pixels: int, lanes: int) -> Stage:
     """One stream into two (the fork in front of a Fire module's expand convolutions)."""
     _check(channels % lanes == 0, ident, f"lanes {lanes} do not divide {channels} channels")
@@ -267,6 +285,7 @@ STAGES: dict[type[Op], StageFn] = {
     MaxPool: maxpool_stage,
     GlobalAvgPool: global_avgpool_stage,
     Concat: concat_stage,
+    Add: add_stage,
 }
 
 
@@ -289,7 +308,7 @@ def layer_stage(graph: Graph, node: Node, folding: Folding | None = None,
 def legal_folding(node: Node, graph: Graph | None = None) -> tuple[list[int], list[int]]:
     """(PE values, SIMD values) a node allows: the divisors of its output / input channels.
 
-    For convolutions the node alone suffices; for maxpool, global average pool and concat (whose
+    For convolutions the node alone suffices; for maxpool, global average pool, concat and add (whose
     "PE" is the lane count and which have no SIMD) the graph gives the channel count. Across
     nodes, a conv's input lanes and SIMD must also divide one another.
     """

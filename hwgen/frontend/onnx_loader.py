@@ -19,7 +19,10 @@ from ..ir import Graph, Node, Tensor
 from ..ops import ONNX_OPS
 from .onnx_context import OnnxNode
 
-BUILTIN_MODELS = ("squeezenet1_0", "squeezenet1_1")
+#: the built-in models (torch_squeezenet.BUILTIN; named here so that reading a file needs no torch)
+BUILTIN_MODELS = ("squeezenet1_0", "squeezenet1_1", "squeezenet1_0_simple_bypass",
+                  "squeezenet1_0_complex_bypass", "squeezenet1_1_simple_bypass",
+                  "squeezenet1_1_complex_bypass")
 
 
 def read_model(source: str | Path | onnx.ModelProto) -> onnx.ModelProto:

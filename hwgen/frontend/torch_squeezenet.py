@@ -1,7 +1,11 @@
-"""SqueezeNet 1.0 / 1.1 in plain torch, and its ONNX export.
+"""SqueezeNet 1.0 / 1.1 in plain torch, with the SqueezeNet paper's bypass variants, and its ONNX
+export.
 
 The network is a copy of torchvision's ``squeezenet1_0`` / ``squeezenet1_1`` (same module names, so
-torchvision state dicts load as-is) because torchvision itself is not a dependency.
+torchvision state dicts load as-is) because torchvision itself is not a dependency. The bypass
+variants (Iandola et al. 2016, section 6) add each bypassed Fire module's input to its output:
+"simple" around Fire3, Fire5, Fire7 and Fire9 (equal channel counts), "complex" also around Fire2,
+Fire4, Fire6 and Fire8 through a 1x1 convolution (``bypass_conv``) to the output's channels.
 """
 from __future__ import annotations
 
@@ -19,14 +23,27 @@ from onnx import numpy_helper
 from torch import nn
 
 VERSIONS = ("1_0", "1_1")
-BUILTIN = {"squeezenet1_0": "1_0", "squeezenet1_1": "1_1"}
+BYPASSES = ("none", "simple", "complex")
+#: built-in model name -> (version, bypass)
+BUILTIN = {f"squeezenet{v}{'' if b == 'none' else f'_{b}_bypass'}": (v, b)
+           for v in VERSIONS for b in BYPASSES}
+#: Fire modules (SqueezeNet numbers them 2..9) that each bypass kind goes around
+BYPASSED_FIRES = {"none": (), "simple": (3, 5, 7, 9), "complex": (2, 3, 4, 5, 6, 7, 8, 9)}
 
 
 class Fire(nn.Module):
+    """A Fire module; with ``bypass`` its input (or, when the channel counts differ, a 1x1
+    convolution of it) is added to its output, then a ReLU if ``bypass_relu``."""
+
     def __init__(self, inplanes: int, squeeze_planes: int, expand1x1_planes: int,
-                 expand3x3_planes: int) -> None:
+                 expand3x3_planes: int, bypass: bool = False, bypass_bias: bool = True,
+                 bypass_relu: bool = False) -> None:
         super().__init__()
         self.inplanes = inplanes
+        self.bypass, self.bypass_relu = bypass, bypass_relu
+        out = expand1x1_planes + expand3x3_planes
+        if bypass and out != inplanes:
+            self.bypass_conv = nn.Conv2d(inplanes, out, kernel_size=1, bias=bypass_bias)
         self.squeeze = nn.Conv2d(inplanes, squeeze_planes, kernel_size=1)
         self.squeeze_activation = nn.ReLU(inplace=True)
         self.expand1x1 = nn.Conv2d(squeeze_planes, expand1x1_planes, kernel_size=1)
@@ -35,31 +52,44 @@ class Fire(nn.Module):
         self.expand3x3_activation = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.squeeze_activation(self.squeeze(x))
-        return torch.cat([self.expand1x1_activation(self.expand1x1(x)),
-                          self.expand3x3_activation(self.expand3x3(x))], 1)
+        s = self.squeeze_activation(self.squeeze(x))
+        y = torch.cat([self.expand1x1_activation(self.expand1x1(s)),
+                       self.expand3x3_activation(self.expand3x3(s))], 1)
+        if not self.bypass:
+            return y
+        y = y + (self.bypass_conv(x) if hasattr(self, "bypass_conv") else x)
+        return torch.relu(y) if self.bypass_relu else y
 
 
 class SqueezeNet(nn.Module):
-    def __init__(self, version: str = "1_0", num_classes: int = 1000) -> None:
+    def __init__(self, version: str = "1_0", num_classes: int = 1000, bypass: str = "none",
+                 bypass_bias: bool = True, bypass_relu: bool = False) -> None:
         super().__init__()
         self.num_classes = num_classes
+        if bypass not in BYPASSES:
+            raise ValueError(f"unsupported bypass {bypass!r}: expected one of {BYPASSES}")
         pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)  # noqa: E731
+        fires = iter(range(2, 10))
+
+        def fire(*planes: int) -> Fire:  # the next Fire module, numbered 2..9
+            return Fire(*planes, bypass=next(fires) in BYPASSED_FIRES[bypass],
+                         bypass_bias=bypass_bias, bypass_relu=bypass_relu)
+
         if version == "1_0":
             self.features = nn.Sequential(
                 nn.Conv2d(3, 96, kernel_size=7, stride=2), nn.ReLU(inplace=True), pool(),
-                Fire(96, 16, 64, 64), Fire(128, 16, 64, 64), Fire(128, 32, 128, 128), pool(),
-                Fire(256, 32, 128, 128), Fire(256, 48, 192, 192), Fire(384, 48, 192, 192),
-                Fire(384, 64, 256, 256), pool(),
-                Fire(512, 64, 256, 256),
+                fire(96, 16, 64, 64), fire(128, 16, 64, 64), fire(128, 32, 128, 128), pool(),
+                fire(256, 32, 128, 128), fire(256, 48, 192, 192), fire(384, 48, 192, 192),
+                fire(384, 64, 256, 256), pool(),
+                fire(512, 64, 256, 256),
             )
         elif version == "1_1":
             self.features = nn.Sequential(
                 nn.Conv2d(3, 64, kernel_size=3, stride=2), nn.ReLU(inplace=True), pool(),
-                Fire(64, 16, 64, 64), Fire(128, 16, 64, 64), pool(),
-                Fire(128, 32, 128, 128), Fire(256, 32, 128, 128), pool(),
-                Fire(256, 48, 192, 192), Fire(384, 48, 192, 192),
-                Fire(384, 64, 256, 256), Fire(512, 64, 256, 256),
+                fire(64, 16, 64, 64), fire(128, 16, 64, 64), pool(),
+                fire(128, 32, 128, 128), fire(256, 32, 128, 128), pool(),
+                fire(256, 48, 192, 192), fire(384, 48, 192, 192),
+                fire(384, 64, 256, 256), fire(512, 64, 256, 256),
             )
         else:
             raise ValueError(f"unsupported SqueezeNet version {version!r}: "
@@ -145,7 +175,7 @@ def _export_dynamo(model: nn.Module, x: torch.Tensor, opset: int) -> onnx.ModelP
 
 
 # Ops whose definition at opsets 13..17 computes the same as at 18 for this network.
-_SAME_BELOW_18 = {"Conv", "Relu", "Concat", "MaxPool", "Flatten", "GlobalAveragePool", "Identity"}
+_SAME_BELOW_18 = {"Conv", "Relu", "Concat", "Add", "MaxPool", "Flatten", "GlobalAveragePool", "Identity"}
 
 
 def _downgrade(proto: onnx.ModelProto, opset: int) -> onnx.ModelProto:
@@ -196,14 +226,16 @@ def _set_attrs(node: onnx.NodeProto, attrs: dict, **extra) -> None:
 @functools.lru_cache(maxsize=None)
 def _builtin_bytes(name: str) -> bytes:
     buf = io.BytesIO()
+    version, bypass = BUILTIN[name]
     with torch.random.fork_rng(devices=[]):  # seed 0 without disturbing the caller's RNG
         torch.manual_seed(0)
-        export_onnx(SqueezeNet(BUILTIN[name]), buf, opset=13, dynamo=False)
+        export_onnx(SqueezeNet(version, bypass=bypass), buf, opset=13, dynamo=False)
     return buf.getvalue()
 
 
 def builtin_model(name: str) -> onnx.ModelProto:
-    """A random-weight (seed 0, torchvision init) SqueezeNet, TorchScript exporter, opset 13.
+    """A random-weight (seed 0, torchvision init) SqueezeNet, TorchScript exporter, opset 13;
+    the bypass variants' bypass convolutions have a bias and no ReLU follows the sums.
 
     The export is made once per process; every call returns a fresh, identical ModelProto.
     """

@@ -261,6 +261,18 @@ def _concat(st: Stage, graph: Graph) -> KernelCall:
                  f"{node.name}: concat {c1} + {c2} channels, {h}x{w}")
 
 
+def _add(st: Stage, graph: Graph) -> KernelCall:
+    node = graph.node(st.layer)
+    (a, b), y = (graph.tensors[t] for t in node.inputs), graph.tensors[node.outputs[0]]
+    c, h, w = y.shape
+    return _call(st, "hwgen::add_streams",
+                 {"a_t": a.fmt.cpp(), "b_t": b.fmt.cpp(),
+                  "sum_t": node.op.sum_format(a.fmt, b.fmt).cpp(), "out_t": y.fmt.cpp()},
+                 [("unsigned", "CHANNELS", c), ("unsigned", "PIXELS", h * w),
+                  ("unsigned", "LANES", st.in_lanes[0]), ("bool", "RELU", node.op.relu)],
+                 f"{node.name}: add {c}x{h}x{w}" + (" + relu" if node.op.relu else ""))
+
+
 def _plumbing_consts(st: Stage) -> list[tuple[str, str, object]]:
     return [("unsigned", "CHANNELS", st.params["channels"]),
             ("unsigned", "PIXELS", st.params["pixels"])]
@@ -297,6 +309,7 @@ RENDER: dict[str, RenderFn] = {
     "maxpool": _maxpool,
     "global_avgpool": _global_avgpool,
     "concat": _concat,
+    "add": _add,
     "duplicate": _duplicate,
     "regroup": _regroup,
     "axis_in": _axis("hwgen::axis_to_stream", "AXI4-Stream input"),

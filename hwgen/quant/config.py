@@ -125,7 +125,7 @@ def _nonnegative(graph: Graph, tensor: str, stats: TensorStats | None) -> bool:
     node = graph.producer(tensor)
     if node is None:
         return stats is not None and stats.min_value >= 0
-    if isinstance(node.op, Conv):
+    if isinstance(node.op, Conv) or getattr(node.op, "relu", False):
         return node.op.relu
     return all(_nonnegative(graph, t, stats) for t in node.inputs)
 

@@ -15,7 +15,7 @@ import numpy as np
 from ..errors import HwgenError
 from ..fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from ..ir import Graph, Node
-from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
+from ..ops import Add, Concat, Conv, GlobalAvgPool, MaxPool
 from ..ops.pool import RECIP_BITS
 from ..design.ddr import DdrWeights, beats_per_word
 from ..design.folding import Folding
@@ -210,6 +210,25 @@ def concat_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel
     return Kernel("hwgen_concat", ident, params, [width, width], width)
 
 
+def add_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
+    op: Add = node.op
+    a, b = (graph.tensors[t] for t in node.inputs)
+    y = graph.tensors[node.outputs[0]]
+    lanes = fold.lanes
+    _check(y.shape[0] % lanes == 0, f"layer {node.name!r}",
+           f"lanes {lanes} do not divide {y.shape[0]} channels")
+    s = op.sum_format(a.fmt, b.fmt)
+    params = {"LANES": Param(lanes),
+              "AW": Param(a.fmt.width), "ASIGNED": Param(a.fmt.signed),
+              "ASHIFT": Param(s.frac - a.fmt.frac),
+              "BW": Param(b.fmt.width), "BSIGNED": Param(b.fmt.signed),
+              "BSHIFT": Param(s.frac - b.fmt.frac),
+              "SW": Param(_signed_width(s)), "RELU": Param(op.relu),
+              **_cast_params(y.fmt, s.frac - y.fmt.frac)}
+    return Kernel("hwgen_add", ident, params, [lanes * a.fmt.width, lanes * b.fmt.width],
+                  lanes * y.fmt.width)
+
+
 KernelFn = Callable[[Graph, Node, Folding, str], Kernel]
 #: op class -> the function that renders it as an RTL module instance
 KERNELS: dict[type, KernelFn] = {
@@ -217,6 +236,7 @@ KERNELS: dict[type, KernelFn] = {
     MaxPool: maxpool_kernel,
     GlobalAvgPool: global_avgpool_kernel,
     Concat: concat_kernel,
+    Add: add_kernel,
 }
 
 

@@ -9,7 +9,7 @@ import onnx
 import torch
 from torch import nn
 
-from hwgen.frontend.torch_squeezenet import Fire, SqueezeNet, _quiet
+from hwgen.frontend.torch_squeezenet import BYPASSED_FIRES, Fire, SqueezeNet, _quiet
 
 #: SqueezeNet 1.1's Fire modules: (input channels, squeeze, expand1x1, expand3x3, input size at 224)
 FIRES_1_1 = {"fire2": (64, 16, 64, 64, 55), "fire3": (128, 16, 64, 64, 55),
@@ -22,18 +22,22 @@ def _seeded_biases(model: nn.Module, seed: int) -> None:
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.Conv2d):
+            if isinstance(m, nn.Conv2d) and m.bias is not None:
                 m.bias.copy_((torch.rand(m.bias.shape, generator=gen) - 0.5) * 0.2)
 
 
-def reduced_squeezenet(div: int = 4, num_classes: int = 10, seed: int = 0) -> nn.Module:
+def reduced_squeezenet(div: int = 4, num_classes: int = 10, seed: int = 0, bypass: str = "none",
+                       bypass_bias: bool = True, bypass_relu: bool = False) -> nn.Module:
     """SqueezeNet 1.1 with every channel count divided by ``div``: conv1, three max pools, eight
-    Fire modules, the classifier conv and the global average pool, as in the original."""
+    Fire modules, the classifier conv and the global average pool, as in the original; with
+    the paper's ``bypass`` ("simple" or "complex") around its Fire modules."""
     torch.manual_seed(seed)
     model = SqueezeNet("1_1", num_classes=num_classes)
     pool = lambda: nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)  # noqa: E731
     c = lambda n: max(n // div, 1)  # noqa: E731
-    fires = [Fire(c(a), c(s), c(e1), c(e3)) for a, s, e1, e3, _ in FIRES_1_1.values()]
+    fires = [Fire(c(a), c(s), c(e1), c(e3), bypass=int(name[4:]) in BYPASSED_FIRES[bypass],
+                  bypass_bias=bypass_bias, bypass_relu=bypass_relu)
+             for name, (a, s, e1, e3, _) in FIRES_1_1.items()]
     model.features = nn.Sequential(nn.Conv2d(3, c(64), kernel_size=3, stride=2),
                                    nn.ReLU(inplace=True), pool(), *fires[:2], pool(),
                                    *fires[2:4], pool(), *fires[4:])
