@@ -13,7 +13,7 @@ import numpy as np
 
 from ..fixed import FixedType
 from ..ir import Graph
-from .depths import (DEFAULT_FIFO_DEPTH, bypass_depth, fire_fifo_depths, input_depth,
+from .depths import (DEFAULT_FIFO_DEPTH, bypass_depths, fire_fifo_depths, input_depth,
                      pool_burst_depth)
 from .folding import Folding, plan_folding
 from .names import cpp_ident
@@ -96,6 +96,8 @@ def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
 
     fire_of_squeeze = {f.squeeze: f for f in graph.fires}
     bypassed = {graph.node(f.squeeze).inputs[0]: f for f in graph.fires if f.bypass}
+    bypass_out = {f.bypass_conv: bypass_depths(graph, f, plan)["bypass_conv"]
+                  for f in graph.fires if f.bypass_conv}
     branch_in: dict[tuple[str, str], str] = {}  # (layer, tensor) -> its own copy of the tensor
     in_pace: dict[str, float] = {}  # layer -> cycles per word its first input arrives at
     stages = {n.name: layer_stage(graph, n, plan[n.name]) for n in graph.nodes}
@@ -119,6 +121,8 @@ def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
                     upstream[producer.name], period))
         out = node.outputs[0]
         (var[out],) = design.add(st, ins, [(out, out)])
+        if node.name in bypass_out:  # a bypass conv: its output holds the module's lead
+            design.streams[var[out]].depth = bypass_out[node.name]
         pace[var[out]] = st.cycles * st.out_lanes[0] / math.prod(graph.shape(out))
         fire = fire_of_squeeze.get(node.name)
         if fire is not None:  # fork the squeeze output into both expand branches
@@ -145,7 +149,7 @@ def build_design(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
 def _fork_bypass(design: Design, fire, tensor: str, stream: str,
                  branch_in: dict[tuple[str, str], str], pace: dict[str, float]) -> None:
     """The duplicate in front of a bypassed Fire module: one copy of its input to the squeeze,
-    one to the bypass (the sum, or the bypass conv), ``bypass_depth`` words deep."""
+    one to the bypass (the sum, or the bypass conv), as deep as ``bypass_depths`` says."""
     graph = design.graph
     t = graph.tensors[tensor]
     c, h, w = t.shape
@@ -153,7 +157,7 @@ def _fork_bypass(design: Design, fire, tensor: str, stream: str,
     dup = duplicate_stage(cpp_ident(fire.name) + "_bypass_dup", t.fmt, c, h * w, lanes)
     a, b = design.add(dup, [stream], [(f"{fire.name}_to_squeeze", tensor),
                                       (f"{fire.name}_bypass", tensor)],
-                      [DEFAULT_FIFO_DEPTH, bypass_depth(graph, fire, design.folding)])
+                      [DEFAULT_FIFO_DEPTH, bypass_depths(graph, fire, design.folding)["bypass"]])
     branch_in[fire.squeeze, tensor] = a
     branch_in[fire.bypass_conv or fire.bypass, tensor] = b
     pace[a] = pace[b] = pace[stream]
