@@ -200,29 +200,36 @@ def bypass_min_depth(graph: Graph, fire: Fire, folding: Mapping[str, Folding]) -
     sq, e1, e3 = (graph.node(n) for n in (fire.squeeze, fire.expand1x1, fire.expand3x3))
     fs, f1, f3 = (folding.get(n.name, Folding()) for n in (sq, e1, e3))
     c_in, h, w = graph.shape(sq.inputs[0])
-    cs = graph.shape(sq.outputs[0])[0]
-    c1, c3 = e1.op.out_channels, e3.op.out_channels
-    lanes = f1.pe  # of the concat and the sum
-    _, oh, ow = graph.shape(e3.outputs[0])
-    if (oh, ow) != (h, w):
-        raise HwgenError(f"{fire.name}: expand3x3 changes the spatial size {h}x{w} -> {oh}x{ow}; "
-                         "the bypass sum needs the input and the output in step")
+    if graph.shape(e3.outputs[0])[1:] != (h, w):
+        raise HwgenError(f"{fire.name}: expand3x3 changes the spatial size {h}x{w} -> "
+                         f"{'x'.join(map(str, graph.shape(e3.outputs[0])[1:]))}; the bypass sum "
+                         "needs the input and the output in step")
+    return bypass_min_words(h, w, c_in, graph.shape(sq.outputs[0])[0], fs.pe, f3.simd,
+                            e1.op.out_channels, e3.op.out_channels, f1.pe,
+                            fire.bypass_conv is not None, e3.op.kernel, e3.op.stride,
+                            e3.op.pad[0], fs.ddr, f1.ddr, f3.ddr)
+
+
+@functools.lru_cache(maxsize=1024)
+def bypass_min_words(h: int, w: int, c_in: int, cs: int, sq_lanes: int, simd3: int, c1: int,
+                     c3: int, lanes: int, complex_bypass: bool, k: int = 3, stride: int = 1,
+                     pad_t: int = 1, ddr_sq: bool = False, ddr1: bool = False,
+                     ddr3: bool = False) -> int:
+    """``bypass_min_depth`` from numbers: the module's input (c_in, h, w), its squeeze's
+    ``cs`` channels on ``sq_lanes``, the expand 3x3 (k, stride, pad_t) reading ``simd3``, the
+    expands' c1 and c3 channels and the sum on ``lanes``; ``ddr_*``: those convs have their
+    weights in DDR."""
 
     def row_end(n: int, ddr: bool) -> int:  # pixels read before n outputs: a row per DDR block
         return min(-(-n // w) * w, h * w) if ddr else n
 
-    e3_needs = window_input_pixels(h, w, cs, fs.pe, f3.simd, e3.op.kernel, e3.op.stride,
-                                   e3.op.pad[0], oh, ow)
+    e3_needs = window_input_pixels(h, w, cs, sq_lanes, simd3, k, stride, pad_t, h, w)
+    # words of a pixel on the sum's lanes: of the module's input, or of the bypass conv's output
+    wx = (c1 + c3 if complex_bypass else c_in) // lanes
     depth = DEFAULT_FIFO_DEPTH
     for p in range(h * w):
-        n3 = e3_needs[row_end(p + 1, f3.ddr) - 1]  # squeeze pixels before p's expand3x3 part
-        n1 = row_end(p + 1, f1.ddr)  # and before its expand1x1 part
-        x3, x1 = row_end(n3, fs.ddr), row_end(n1, fs.ddr)  # input pixels before them
-        if fire.bypass_conv is None:  # the input itself, on the sum's lanes
-            wx = c_in // lanes
-            need = max(x3 * wx - (p * wx + c1 // lanes), x1 * wx - p * wx)
-        else:  # the bypass conv's output, on the sum's lanes
-            wx = (c1 + c3) // lanes
-            need = max(x3 * wx - (p * wx + c1 // lanes), x1 * wx - p * wx)
-        depth = max(depth, need)
+        n3 = e3_needs[row_end(p + 1, ddr3) - 1]  # squeeze pixels before p's expand3x3 part
+        n1 = row_end(p + 1, ddr1)  # and before its expand1x1 part
+        x3, x1 = row_end(n3, ddr_sq), row_end(n1, ddr_sq)  # input pixels before them
+        depth = max(depth, x3 * wx - (p * wx + c1 // lanes), x1 * wx - p * wx)
     return depth

@@ -26,7 +26,7 @@ from hwgen.fixed import OVERFLOW_MODES, ROUNDING_MODES, FixedType
 from hwgen.golden import GoldenModel
 from hwgen.hls import kernels as K
 from hwgen.ir import Fire, Graph, Node, Tensor
-from hwgen.ops import Concat, Conv, GlobalAvgPool, MaxPool
+from hwgen.ops import Add, Concat, Conv, GlobalAvgPool, MaxPool
 from hwgen.ops.pool import pooled_size
 from hwgen.pynq_driver import to_stream
 from hwgen.quant.config import _accum_format
@@ -407,6 +407,29 @@ def gap_case(name: str, seed: int) -> Case:
     desc = (f"global_avgpool {c}x{h}x{w} lanes={lanes} in {in_fmt} "
             f"out {gb.g.tensors[gb.g.output].fmt}")
     return graph_case(name, gb.g, {"gap": Folding(pe=lanes)}, x, lanes, desc)
+
+
+def add_case(name: str, seed: int, *, relu=None) -> Case:
+    """x -> conv 1x1 -> a; add(a, x): two operands of unrelated random formats (signedness,
+    width, fraction), a random output format and modes (some values saturate or wrap)."""
+    rng = np.random.default_rng(seed)
+    c = int(rng.choice([1, 2, 4, 6, 8, 12]))
+    h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    lanes = int(rng.choice(divisors(c)))
+    in_fmt = rand_input_fmt(rng)
+    conv = make_conv(rng, c, c, 1, 1, (0, 0, 0, 0), in_fmt, bool(rng.integers(2)), False)
+    x = rand_raw(rng, in_fmt, (c, h, w))
+    gb = GraphBuilder((c, h, w), in_fmt)
+    acc, frac = conv.exact([x], [in_fmt])
+    a = gb.add("conv", conv, ["x"], out_fmt_for(rng, acc, frac))
+    a_raw = gb.g.tensors[a].fmt.cast(acc, frac)
+    op = Add(relu=bool(rng.integers(2)) if relu is None else relu)
+    y, yfrac = op.exact([a_raw, x], [gb.g.tensors[a].fmt, in_fmt])
+    gb.add("add", op, [a, "x"], out_fmt_for(rng, y, yfrac))
+    fold = {"conv": Folding(pe=lanes, simd=lanes), "add": Folding(pe=lanes)}
+    desc = (f"add {c}x{h}x{w} lanes={lanes} relu={op.relu}: {gb.g.tensors[a].fmt} + {in_fmt} "
+            f"-> {gb.g.tensors[gb.g.output].fmt}")
+    return graph_case(name, gb.g, fold, x, lanes, desc)
 
 
 def fire_graph(rng, cin: int, hw: tuple[int, int], cs: int, c1: int, c3: int,

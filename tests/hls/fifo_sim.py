@@ -93,3 +93,40 @@ def fire_runs(h: int, w: int, cs: int, lanes: int, c1: int, pe1: int, simd1: int
              window(b_in, win, phases), mvau(win, b_out, h * w, c3 // pe3, 9 * cs // simd3),
              concat(a_out, b_out, out, h * w, c1 // pe1, c3 // pe3)]
     return run(procs)
+
+
+def add(a: Fifo, b: Fifo, out: Fifo, words: int):
+    for _ in range(words):
+        yield [a, b], [out]
+
+
+def bypass_fire_runs(h: int, w: int, c_in: int, cs: int, lanes: int, c1: int, c3: int,
+                     simd3: int, complex_bypass: bool, depth: int, depth_1x1_in: int) -> bool:
+    """Model a Fire module with a bypass: input -> duplicate -> (squeeze (direct, SIMD = lanes,
+    PE = lanes) -> the module as in fire_runs, on PE = lanes) || bypass -> add. The bypass is
+    the input itself through a ``depth``-word FIFO (simple), or a 1x1 conv (direct, SIMD =
+    lanes, PE = lanes) behind a 2-word FIFO, its output through a ``depth``-word FIFO
+    (complex). Concat's inputs hold a pixel more than the default (depths.input_depth)."""
+    x = Fifo("x", 2)
+    sq_in, byp = Fifo("sq_in", 2), Fifo("bypass", 2 if complex_bypass else depth)
+    s = Fifo("squeeze", 2)
+    a_in, b_in = Fifo("a_in", depth_1x1_in), Fifo("b_in", 2)
+    win = Fifo("window", 2)
+    a_out, b_out = Fifo("a_out", 2 + c1 // lanes), Fifo("b_out", 2 + c3 // lanes)
+    cat = Fifo("concat", 2)
+    out = Fifo("out", None)
+    pixels, cout = h * w, c1 + c3
+    phases = window_phases(h, w, cs, lanes, simd3, 3, 1, 1, h, w)
+    procs = [source(x, pixels * c_in // lanes), duplicate(x, sq_in, byp, pixels * c_in // lanes),
+             mvau(sq_in, s, pixels, cs // lanes, c_in // lanes),
+             duplicate(s, a_in, b_in, pixels * cs // lanes),
+             mvau(a_in, a_out, pixels, c1 // lanes, cs // lanes),
+             window(b_in, win, phases), mvau(win, b_out, pixels, c3 // lanes, 9 * cs // simd3),
+             concat(a_out, b_out, cat, pixels, c1 // lanes, c3 // lanes)]
+    if complex_bypass:
+        conv_out = Fifo("bypass_conv", depth)
+        procs += [mvau(byp, conv_out, pixels, cout // lanes, c_in // lanes),
+                  add(cat, conv_out, out, pixels * cout // lanes)]
+    else:
+        procs.append(add(cat, byp, out, pixels * cout // lanes))
+    return run(procs)

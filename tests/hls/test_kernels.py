@@ -78,6 +78,8 @@ def _native_specs():
         specs[f"pool_random{i}"] = (C.maxpool_case, 2000 + i, {})
     for i in range(3):
         specs[f"gap_random{i}"] = (C.gap_case, 3000 + i, {})
+    for i in range(6):
+        specs[f"add_random{i}"] = (C.add_case, 4000 + i, {})
     specs["fire_a"] = (C.fire_case, 40, {})
     specs["fire_b"] = (C.fire_case, 41, dict(cin=6, hw=(5, 9), cs=6, c1=4, c3=12))
     specs["chain_axi"] = (C.chain_case, 50, {})
@@ -91,7 +93,7 @@ NATIVE = _native_specs()
 #: pooling and both AXI adapters.
 AP = ["conv_regroup_merge", "conv_5x5_stride2", "conv_narrow_acc", "conv_random00",
       "conv_ddr_window", "conv_ddr_random0",
-      "pool_3x3_s2_ceil", "gap_random0", "chain_axi", "plumbing"]
+      "pool_3x3_s2_ceil", "gap_random0", "add_random0", "add_random1", "chain_axi", "plumbing"]
 
 def _build(specs: dict, names) -> list[C.Case]:
     out = []
