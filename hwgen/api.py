@@ -149,6 +149,7 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
     # the backends (jinja2 templates, the kernel library) load only when a project is written
     from .hls.generate import generate  # noqa: PLC0415
     from .rtl.generate import generate_rtl  # noqa: PLC0415
+    from .rtl.cost import RtlCosting  # noqa: PLC0415
 
     writers = {"hls": generate, "rtl": generate_rtl}
     if backend not in writers:
@@ -163,7 +164,10 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
     graph = load_model(model, cfg)
     check_design_inputs(graph, cfg, board_cfg)
     _quantize_for_hardware(graph, cfg, calib, calib_limit)
-    folding, _ = optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP, target_fps)
+    # the RTL backend's resources are its own (hwgen.rtl.cost: Yosys' counts of its modules)
+    costing = RtlCosting() if backend == "rtl" else None
+    folding, _ = optimise(graph, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP, target_fps,
+                          costing)
     cfg = {**cfg, "folding": folding}
     xs = list(image_inputs(graph, list_images(calib)[:vectors])) if calib is not None else []
     xs += vector_inputs(graph, vectors - len(xs), len(xs))

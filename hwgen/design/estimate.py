@@ -10,6 +10,8 @@ runs at the pace of its slowest stage: frames/s = clock / max(stage cycles).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 from ..boards import ddr_ports
 from ..ir import Graph
@@ -26,6 +28,22 @@ RESOURCES = ("dsp", "bram36", "lut", "ff")
 TOP_CONTROL = Resources(lut=600, ff=800)
 #: share of a memory port's or of DDR's peak bandwidth that streaming bursts sustain
 DDR_EFFICIENCY = 0.7
+
+
+@dataclass
+class Costs:
+    """A backend's own resources for a design: per stage name and per stream name, in place of
+    the stages' ``resources`` and ``cost.fifo`` (a stage or stream it leaves out keeps those),
+    and of TOP_CONTROL (``top``); ``model`` names the model in the estimate."""
+
+    stages: dict[str, Resources]
+    streams: dict[str, Resources]
+    top: Resources
+    model: str
+
+
+#: a backend's costing hook: the design -> its Costs (hwgen/design never imports a backend)
+Costing = Callable[[Design], Costs]
 
 
 def budget(board: dict, cap: float = DEFAULT_CAP) -> dict[str, float]:
@@ -53,21 +71,26 @@ def _layer_row(graph: Graph, st: Stage) -> dict:
 
 
 def estimate(graph: Graph, board: dict, cfg_folding: dict | None = None,
-             cap: float = DEFAULT_CAP) -> dict:
+             cap: float = DEFAULT_CAP, costing: Costing | None = None) -> dict:
     """The estimate of the design ``hwgen generate`` writes for this graph and folding."""
-    return estimate_for(build_design(graph, cfg_folding), board, cap)
+    return estimate_for(build_design(graph, cfg_folding), board, cap, costing)
 
 
-def estimate_for(design: Design, board: dict, cap: float = DEFAULT_CAP) -> dict:
-    """The estimate of a design on a board."""
+def estimate_for(design: Design, board: dict, cap: float = DEFAULT_CAP,
+                 costing: Costing | None = None) -> dict:
+    """The estimate of a design on a board; ``costing``: a backend's resources (default: the
+    stages' own, cost.py)."""
     graph = design.graph
     clock = float(board["clock_mhz"])
-    total = TOP_CONTROL
+    costs = costing(design) if costing is not None else None
+    total = TOP_CONTROL if costs is None else costs.top
     for s in design.streams.values():
-        total = total + cost.fifo(s.depth, s.bits)
+        own = costs.streams.get(s.name) if costs is not None else None
+        total = total + (own if own is not None else cost.fifo(s.depth, s.bits))
     layers = []
     for st in design.stages:
-        total = total + st.resources
+        res = costs.stages.get(st.name, st.resources) if costs is not None else st.resources
+        total = total + res
         if st.layer is None:
             continue
         op = graph.node(st.layer).op
@@ -77,7 +100,7 @@ def estimate_for(design: Design, board: dict, cap: float = DEFAULT_CAP) -> dict:
             "multipliers": ("lut" if st.folding.mul_fabric else "dsp") if conv else None,
             "weights": st.weights or None,
             "weight_bits": int(op.weight.size) * op.weight_fmt.width if conv else 0,
-            **st.resources.as_dict()})
+            **res.as_dict()})
     slowest = design.bottleneck
     cycles = slowest.cycles
     fps = clock * 1e6 / cycles
@@ -93,6 +116,7 @@ def estimate_for(design: Design, board: dict, cap: float = DEFAULT_CAP) -> dict:
     totals = total.as_dict()
     lim = budget(board, cap)
     fits = all(totals[k] <= lim[k] for k in RESOURCES) and (need <= have or ddr_bytes == 0)
+    model = {} if costs is None else {"resource_model": costs.model}
     return {
         "board": board["name"], "part": board["part"], "clock_mhz": clock,
         "fps": fps, "latency_ms": latency / (clock * 1e3), "cycles_per_frame": cycles,
@@ -106,7 +130,7 @@ def estimate_for(design: Design, board: dict, cap: float = DEFAULT_CAP) -> dict:
         "ddr": {"layers": [lay["name"] for lay in layers if lay["weights"] == "ddr"],
                 "bytes_per_frame": int(ddr_bytes), "gbytes_per_s": need / 1e9,
                 "sustainable_gbytes_per_s": have / 1e9},
-        "layers": layers,
+        "layers": layers, **model,
     }
 
 

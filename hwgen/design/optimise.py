@@ -22,7 +22,7 @@ from ..ir import Graph
 from ..ops import Concat, Conv, GlobalAvgPool, MaxPool
 from . import cost
 from .ddr import beats_per_word
-from .estimate import DEFAULT_CAP, budget, estimate
+from .estimate import DEFAULT_CAP, Costing, budget, estimate
 from .folding import divisors, override, rom_word_fits
 from .schedule import conv_cycles
 
@@ -123,8 +123,8 @@ def _merge(plan: dict, user: dict, extra: dict) -> dict:
     return out
 
 
-def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
-         ) -> tuple[dict, dict]:
+def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int,
+         costing: Costing | None = None) -> tuple[dict, dict]:
     """Multipliers and weight placement for a plan, until it fits (or no move is left)."""
     lim = budget(board, cap)
     extra: dict[str, dict] = {}
@@ -132,7 +132,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
     def fixed(name: str, key: str) -> bool:  # the user decided this
         return key in override(user, name)
 
-    est = estimate(graph, board, _merge(plan, user, extra), cap)
+    est = estimate(graph, board, _merge(plan, user, extra), cap, costing)
     # 1. multipliers: DSP48s first, the smallest layers to LUTs when they run out
     over = est["dsp"] - lim["dsp"]
     for name in sorted(plan, key=lambda n: plan[n]["pe"] * plan[n]["simd"]):
@@ -144,7 +144,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
         over -= plan[name]["pe"] * plan[name]["simd"]
     # 2. weights: the layers holding most BRAM to DDR while BRAM is short (a move costs an AXI
     #    master and buffers, so it must save BRAM to be taken)
-    est = estimate(graph, board, _merge(plan, user, extra), cap)
+    est = estimate(graph, board, _merge(plan, user, extra), cap, costing)
     while est["bram36"] > lim["bram36"] and ddr_ports(board):
         movable = sorted((r for r in est["layers"] if r["weights"] in ("bram", "lutram")
                           and r["name"] in plan and not fixed(r["name"], "weights")
@@ -153,7 +153,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
                          key=lambda r: (-r["bram36"], -r["weight_bits"]))
         for r in movable:
             trial = {**extra, r["name"]: {**extra.get(r["name"], {}), "weights": "ddr"}}
-            t_est = estimate(graph, board, _merge(plan, user, trial), cap)
+            t_est = estimate(graph, board, _merge(plan, user, trial), cap, costing)
             # a move costs LUTs (the master, its interconnect port): never past the budget
             if t_est["bram36"] < est["bram36"] and (t_est["lut"] <= lim["lut"]
                                                     or t_est["lut"] <= est["lut"]):
@@ -172,7 +172,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int
             break
         big = max(cands, key=lambda r: r["lut"])
         trial = {**extra, big["name"]: {**extra.get(big["name"], {}), "weights": "bram"}}
-        t_est = estimate(graph, board, _merge(plan, user, trial), cap)
+        t_est = estimate(graph, board, _merge(plan, user, trial), cap, costing)
         if t_est["bram36"] > lim["bram36"] or t_est["lut"] >= est["lut"]:
             break
         extra, est = trial, t_est
@@ -189,9 +189,10 @@ def _ddr_keeps_up(graph: Graph, row: dict, T: int) -> bool:
 
 
 def optimise(graph: Graph, board: dict, user: dict | None = None, cap: float = DEFAULT_CAP,
-             target_fps: float | None = None) -> tuple[dict, dict]:
+             target_fps: float | None = None, costing: Costing | None = None
+             ) -> tuple[dict, dict]:
     """(folding section, estimate) of the fastest design that fits (or, with ``target_fps``, of
-    the cheapest design that reaches it)."""
+    the cheapest design that reaches it); ``costing``: the backend's resources (estimate_for)."""
     user = dict(user or {})
     clock = float(board["clock_mhz"]) * 1e6
 
@@ -200,7 +201,7 @@ def optimise(graph: Graph, board: dict, user: dict | None = None, cap: float = D
             plan = plan_for(graph, T, user)
         except HwgenError:
             return None
-        return _fit(graph, board, plan, user, cap, T)
+        return _fit(graph, board, plan, user, cap, T, costing)
 
     if target_fps is not None:
         if target_fps <= 0:
@@ -214,7 +215,7 @@ def optimise(graph: Graph, board: dict, user: dict | None = None, cap: float = D
     lo, hi = 1, slowest  # T = lo never fits (or fails); T = hi is the leanest design
     best = attempt(hi)
     if best is None or not best[1]["fits"]:
-        return best if best is not None else (user, estimate(graph, board, user, cap))
+        return best if best is not None else (user, estimate(graph, board, user, cap, costing))
     for _ in range(40):
         if hi - lo <= max(1, hi // 200):
             break

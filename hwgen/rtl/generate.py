@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 import numpy as np
@@ -20,18 +21,20 @@ import numpy as np
 from .. import __version__
 from ..boards import ddr_bytes_per_cycle, ddr_read_latency_cycles
 from ..design.dataflow import Design, build_design
+from ..design.folding import Folding
 from ..design.ddr import ddr_layout
 from ..design.platform import weight_ports
 from ..design.depths import DEFAULT_FIFO_DEPTH
-from ..design.estimate import layer_report
+from ..design.estimate import estimate_for, layer_report
 from ..design.names import cpp_ident
 from ..design.streams import dma_beat_bits
 from ..design.streams import stream_meta as side_meta
-from ..ir import Graph
+from ..ir import Graph, Node
 from ..outdir import write_project
 from ..project import CONFIG_FILE, DDR_FILE, MODEL_FILE, PROJECT_FILE, VECTOR_DIR, vector_files
 from ..quant import dump_config, resolved_config
 from .board import board_context, board_files, ddr_meta, stream_extra
+from .cost import RtlCosting
 from .modules import Kernel, Param, rtl_kernel
 
 TOP = "hwgen_top"
@@ -63,6 +66,8 @@ class Instance:
     params: list[tuple[str, str]]
     ports: list[tuple[str, str]]  # (port, signal)
     clocked: bool = True
+    #: what it builds of the design: ("stage", stage name) or ("stream", stream name)
+    source: tuple[str, str] | None = None
 
 
 @dataclass
@@ -83,7 +88,8 @@ class Netlist:
         return s
 
     def add(self, module: str, name: str, params: dict[str, Param],
-            ports: dict[str, Stream | str], clocked: bool = True) -> None:
+            ports: dict[str, Stream | str], clocked: bool = True,
+            source: tuple[str, str] | None = None) -> None:
         """``ports``: a Stream for a stream port prefix (in, out, a, b), a signal for a plain port."""
         wired: list[tuple[str, str]] = []
         for port, sig in ports.items():
@@ -92,16 +98,18 @@ class Netlist:
             else:
                 wired.append((port, sig))
         self.instances.append(Instance(module, name, [(k, v.sv()) for k, v in params.items()],
-                                       wired, clocked))
+                                       wired, clocked, source))
 
-    def fifo(self, src: Stream, depth: int = DEFAULT_FIFO_DEPTH, hint: str | None = None) -> Stream:
+    def fifo(self, src: Stream, depth: int = DEFAULT_FIFO_DEPTH, hint: str | None = None,
+             source: tuple[str, str] | None = None) -> Stream:
         dst = self.stream((hint or src.name[2:]) + "_q", src.width)
         self.add("hwgen_fifo", "u_fifo_" + dst.name[2:], {"WIDTH": Param(src.width),
                                                           "DEPTH": Param(depth)},
-                 {"in": src, "out": dst})
+                 {"in": src, "out": dst}, source=source)
         return dst
 
-    def kernel(self, k: Kernel, inputs: list[Stream], hint: str) -> Stream:
+    def kernel(self, k: Kernel, inputs: list[Stream], hint: str,
+               source: tuple[str, str] | None = None) -> Stream:
         out = self.stream(hint, k.out_width)
         ports: dict[str, Stream | str] = ({"in": inputs[0]} if len(inputs) == 1
                                           else {"a": inputs[0], "b": inputs[1]})
@@ -110,7 +118,7 @@ class Netlist:
             ports.update({"start": "weights_go", "base_addr": f"ptr_{k.ddr_port}"})
             ports.update({f"m_axi_{sig.lower()}": f"m_axi_gmem_{k.ddr_port}_{sig}"
                           for sig in AXI_READ_SIGNALS})
-        self.add(k.module, k.name, k.params, ports)
+        self.add(k.module, k.name, k.params, ports, source=source)
         self.mems.update(k.mems)
         return out
 
@@ -121,10 +129,12 @@ AXI_READ_SIGNALS = ("ARADDR", "ARLEN", "ARSIZE", "ARBURST", "ARCACHE", "ARPROT",
                     "ARREADY", "RDATA", "RRESP", "RLAST", "RVALID", "RREADY")
 
 
-def build_netlist(design: Design, addr_bits: int = 32) -> Netlist:
+def build_netlist(design: Design, addr_bits: int = 32,
+                  kernel: Callable[[Graph, Node, Folding], Kernel] = rtl_kernel) -> Netlist:
     """The top module's streams and instances: one library module per stage of the design, a
     FIFO of the design's depth on each of its streams (its consumer reads the FIFO's output).
-    ``addr_bits``: the weight masters' address width (32 on Zynq-7000)."""
+    ``addr_bits``: the weight masters' address width (32 on Zynq-7000); ``kernel`` makes a
+    layer's module (the costing passes a cached one)."""
     graph = design.graph
     net = Netlist()
     queued: dict[str, Stream] = {}  # design stream -> the output of its FIFO
@@ -133,7 +143,7 @@ def build_netlist(design: Design, addr_bits: int = 32) -> Netlist:
         return net.stream(name[2:], design.streams[name].bits)
 
     def enqueue(name: str, src: Stream) -> None:
-        queued[name] = net.fifo(src, design.streams[name].depth)
+        queued[name] = net.fifo(src, design.streams[name].depth, source=("stream", name))
 
     for st in design.stages:
         if st.kind == "axis_in":
@@ -142,13 +152,13 @@ def build_netlist(design: Design, addr_bits: int = 32) -> Netlist:
             net.add("hwgen_axis_in", "u_axis_in", {"AXI_BITS": Param(dma_beat_bits(fmt, lanes)),
                                                    "WIDTH": Param(s.width)},
                     {"s_tvalid": "in_r_TVALID && in_enable", "s_tready": "in_tready",
-                     "s_tdata": "in_r_TDATA", "out": s})
+                     "s_tdata": "in_r_TDATA", "out": s}, source=("stage", st.name))
             enqueue(st.outputs[0], s)
         elif st.kind == "duplicate":
             src = queued[st.inputs[0]]
             a, b = (new(name) for name in st.outputs)
             net.add("hwgen_duplicate", "u_" + st.name, {"WIDTH": Param(src.width)},
-                    {"in": src, "a": a, "b": b}, clocked=False)
+                    {"in": src, "a": a, "b": b}, clocked=False, source=("stage", st.name))
             for name, s in zip(st.outputs, (a, b)):
                 enqueue(name, s)
         elif st.kind == "axis_out":
@@ -160,14 +170,15 @@ def build_netlist(design: Design, addr_bits: int = 32) -> Netlist:
                                                      "WORDS": Param(words)},
                     {"in": src, "m_tvalid": "out_tvalid", "m_tready": "out_r_TREADY && out_enable",
                      "m_tdata": "out_r_TDATA", "m_tkeep": "out_r_TKEEP", "m_tstrb": "out_r_TSTRB",
-                     "m_tlast": "out_r_TLAST"})
+                     "m_tlast": "out_r_TLAST"}, source=("stage", st.name))
         else:
-            k = rtl_kernel(graph, graph.node(st.layer), st.folding)
+            k = kernel(graph, graph.node(st.layer), st.folding)
             if k.ddr is not None:
                 k.params["ADDR_W"] = Param(addr_bits)
                 net.ddr_kernels.append((st.layer, k))
             (name,) = st.outputs
-            enqueue(name, net.kernel(k, [queued[s] for s in st.inputs], name[2:]))
+            enqueue(name, net.kernel(k, [queued[s] for s in st.inputs], name[2:],
+                                     ("stage", st.name)))
     return net
 
 
@@ -190,12 +201,15 @@ def stream_meta(graph: Graph, lanes: dict[str, int]) -> dict:
 
 def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | None = None,
                  vectors: list[np.ndarray] | None = None, force: bool = False) -> dict:
-    """Write the RTL project; returns the cycle estimate (the HLS report's layout)."""
+    """Write the RTL project; returns its estimate (the HLS report's layout, resources from
+    this backend's model, hwgen.rtl.cost), each layer with its attributes and input shapes."""
     cfg = cfg or {}
     design = build_design(graph, cfg.get("folding"))
     addr64 = board["family"] != "zynq7"  # Zynq-7000 masters have 32-bit addresses
     net = build_netlist(design, 64 if addr64 else 32)
-    rep = layer_report(design, float(board["clock_mhz"]))
+    rep = estimate_for(design, board, costing=RtlCosting())
+    rep["layers"] = [{**shape, **row} for shape, row in
+                     zip(layer_report(design, float(board["clock_mhz"]))["layers"], rep["layers"])]
     stream = stream_meta(graph, design.lanes)
     ctx = {"version": __version__, "top": TOP, "model": graph.name, "net": net,
            "stream": stream, "library": LIBRARY, "report": rep, "rtl_dir": RTL_DIR,
@@ -208,7 +222,6 @@ def generate_rtl(graph: Graph, out_dir: str | Path, board: dict, cfg: dict | Non
     ddr_ports = [{"name": d.port, "layer": d.layer} for d in ddr_layers]
     ctx.update(board_context(graph, board, stream, ddr_ports))
     ctx.update(sim_top=SIM_TOP, addr_bits=64 if addr64 else 32)
-    rep["latency_ms"] = rep["latency_cycles"] / (float(board["clock_mhz"]) * 1e3)  # driver timeout
     env = _env()
     files: dict[str, str | bytes] = {
         f"{RTL_DIR}/{TOP}.sv": env.get_template("top.sv.j2").render(ctx),

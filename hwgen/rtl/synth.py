@@ -12,6 +12,9 @@ executable instead (its version is then the user's business). The flow, run in t
     synth_xilinx -family xc7|xcup -top hwgen_top -flatten -noiopad
     tee -o stat.txt stat ; tee -o stat.json stat -json ; tee -o dsp.txt printattrs t:DSP48E1 t:DSP48E2
 
+The result carries the project's own estimate of the accelerator beside the counts (report.json:
+the RTL backend's resource model, hwgen.rtl.cost) and estimate / Yosys per resource.
+
 ``-flatten``: one cell list for the whole top, and constant weights, padding and unused lanes
 propagate across module boundaries as in Vivado's default (``-flatten_hierarchy rebuilt``)
 synthesis; measured on a reduced SqueezeNet, hierarchical synthesis gave 4.7% more LUTs and the
@@ -94,6 +97,10 @@ class SynthResult:
     cells: dict[str, int] = field(default_factory=dict)
     #: DSP cells per source line that made them ("hwgen_mvau.sv:195": the products)
     dsp_by_source: dict[str, int] = field(default_factory=dict)
+    #: the project's estimate of the accelerator (report.json, the RTL backend's resource model)
+    #: per resource, and estimate / Yosys; empty for a project whose report has no resources
+    estimate: dict[str, float] = field(default_factory=dict)
+    estimate_ratio: dict[str, float | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -218,6 +225,18 @@ def _budget(board: dict, cap: float | None) -> tuple[dict, float]:
     return budget(board, cap), cap
 
 
+def project_estimate(project_dir: Path) -> dict[str, float]:
+    """The accelerator's resources the project's report.json estimates ({} if it has none)."""
+    f = project_dir / "report.json"
+    rep = json.loads(f.read_text()) if f.is_file() else {}
+    acc = rep.get("accelerator") or {}
+    return {k: acc[k] for k in RESOURCES if k in acc}
+
+
+def _ratios(est: dict, counts: dict) -> dict[str, float | None]:
+    return {k: (round(est[k] / counts[k], 3) if counts[k] else None) for k in est}
+
+
 def _error_line(log: Path, stderr: str) -> str:
     text = (log.read_text(errors="replace") if log.is_file() else "") + "\n" + stderr
     errs = [ln.strip() for ln in text.splitlines() if re.match(r"\s*ERROR", ln)]
@@ -280,13 +299,14 @@ def run_synth(project_dir: str | Path, board: str | Path | None = None,
     version = (m.group(1) + (f" ({m.group(2)})" if m.group(2) else "")) if m else "unknown"
     n = count(cells)
     over = [k for k in RESOURCES if n[k] > limits[k]]
+    est = project_estimate(project.dir)
     res = SynthResult(
         project=str(project.dir), board=board_cfg["name"], part=board_cfg["part"],
         family=family, **n, budget=limits,
         available={k: board_cfg["resources"][k] for k in RESOURCES}, cap=cap, fits=not over,
         over=over, yosys_version=version, yosys_package=package, seconds=round(seconds, 2),
         log=str(log), stat=str(stat_json), script=str(ys), cells=dict(sorted(cells.items())),
-        dsp_by_source=by_src)
+        dsp_by_source=by_src, estimate=est, estimate_ratio=_ratios(est, n))
     (out / "result.json").write_text(json.dumps(res.as_dict(), indent=2))
     return res
 
@@ -297,18 +317,26 @@ def synth_text(r: SynthResult) -> str:
     def fmt(v) -> str:
         return f"{v:,.1f}" if isinstance(v, float) and not v.is_integer() else f"{int(v):,}"
 
+    def ratio(k: str) -> str:
+        v = r.estimate_ratio.get(k)
+        return "" if v is None else f"{v:.2f}"
+
     rows = []
     for k, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram36", "BRAM36")):
         rows.append((name, fmt(getattr(r, k)), fmt(r.budget[k]), fmt(r.available[k]),
                      f"{100 * getattr(r, k) / r.available[k]:.1f}%" if r.available[k] else "",
-                     "ok" if k not in r.over else "OVER"))
+                     "ok" if k not in r.over else "OVER",
+                     fmt(r.estimate[k]) if k in r.estimate else "", ratio(k)))
         if k == "lut":
-            rows.append(("  as memory", fmt(r.lutram), "", "", "", ""))
+            rows.append(("  as memory", fmt(r.lutram), "", "", "", "", "", ""))
     pkg = f", {r.yosys_package}" if r.yosys_package else ""
     lines = [f"Yosys {r.yosys_version}{pkg}: synth_xilinx -family {r.family} of {r.project} "
              f"in {r.seconds:.1f} s", "",
-             table(("resource", "used", f"budget ({r.cap:.0%})", "available", "used %", ""),
-                   rows, {1, 2, 3, 4}), ""]
+             table(("resource", "used", f"budget ({r.cap:.0%})", "available", "used %", "",
+                    "estimate", "estimate/used"), rows, {1, 2, 3, 4, 6, 7}), ""]
+    if r.estimate:
+        lines += ["estimate: the project's report.json (accelerator alone, the RTL backend's "
+                  "resource model)", ""]
     if r.carry:
         lines.append(f"CARRY: {r.carry:,}" + (f", URAM: {r.uram}" if r.uram else ""))
     lines += [f"{'fits' if r.fits else 'DOES NOT FIT'} {r.board} ({r.part}) within "
