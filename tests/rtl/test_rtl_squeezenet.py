@@ -47,6 +47,27 @@ def test_reduced_squeezenet_bit_exact_and_on_estimate(tmp_path, capsys):
     assert "image 1, output 3" in capsys.readouterr().out
 
 
+def test_reduced_complex_bypass_squeezenet_bit_exact_and_on_estimate(tmp_path, capsys):
+    """The paper's complex bypass (a 1x1 conv around Fire2, 4, 6 and 8, the input itself around
+    Fire3, 5, 7 and 9): bit-exact under gaps and backpressure, on the estimate's pace (the
+    bypass streams sized by hwgen.design.depths.bypass_depths)."""
+    model = nets.export(nets.reduced_squeezenet(4, bypass="complex"), (3, 40, 40),
+                        tmp_path / "sq.onnx")
+    out = tmp_path / "p"
+    assert main(["generate", str(model), "--backend", "rtl", "-o", str(out),
+                 "--vectors", "2"]) == 0
+    top = (out / RTL_DIR / f"{TOP}.sv").read_text()
+    assert top.count("hwgen_add #(") == 8 and top.count("hwgen_conv #(") == 30
+    assert top.count("hwgen_duplicate #(") == 16
+    assert lint([HDL_DIR / f for f in LIBRARY] + [out / RTL_DIR / f"{TOP}.sv"], TOP) == ""
+    capsys.readouterr()
+    assert main(["rtlsim", str(out), "--images", "2", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["images"] == 2 and d["mismatches"] == 0 and d["stress_frames"] == 2
+    est = d["estimated_cycles_per_frame"]
+    assert abs(d["cycles_per_frame"] - est) <= TOLERANCE * est, d
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("fire", ["fire2", "fire4", "fire6", "fire9"])
 def test_full_width_fire_module_on_estimate(fire, tmp_path):
