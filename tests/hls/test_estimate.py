@@ -317,3 +317,45 @@ def test_a_pool_output_holds_the_burst_its_consumer_cannot_take(sq64):
     # a stride-1 node (the conv before it) never gets one
     assert pool_burst_depth(graph, graph.nodes[0], lanes, 1.0, 4.0, tight, tight) == \
         DEFAULT_FIFO_DEPTH
+
+
+def test_a_bypass_is_a_folded_conv_and_its_streams_are_booked(tmp_path):
+    """Complex bypass: the optimiser folds each bypass conv with its Fire module's expands (one
+    PE: the sum joins equal lanes) and keeps its weights on chip; the estimate books the bypass
+    streams at the depth the design gives them."""
+    import dataclasses
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "rtl"))  # the test networks
+    import nets
+    from hwgen.design.dataflow import build_design
+    from hwgen.design.estimate import estimate_for
+    from hwgen.design.optimise import optimise
+
+    model = nets.export(nets.reduced_squeezenet(4, bypass="complex"), (3, 40, 40),
+                        tmp_path / "sq.onnx")
+    graph = quantized_for_hardware(str(model), {"defaults": dict(ESTIMATE_QUICK)})
+    board = _board()
+    folding, est = optimise(graph, board)
+    assert est["fits"]
+    design = build_design(graph, folding)
+    convs = [f for f in graph.fires if f.bypass_conv]
+    assert len(convs) == 4
+    for f in convs:
+        bc, e1 = design.layer(f.bypass_conv).folding, design.layer(f.expand1x1).folding
+        assert bc.pe == e1.pe and not bc.ddr
+    rows = {r["name"]: r for r in est["layers"]}
+    assert all(rows[f.bypass_conv]["weights"] in ("bram", "lutram") for f in convs)
+    # the same design with every bypass stream at the default depth books exactly the
+    # difference of their FIFOs
+    held = [design.layer(f.bypass_conv).outputs[0] for f in convs] + [
+        f"s_{f.name}_bypass" for f in graph.fires if f.bypass]
+    shallow = dataclasses.replace(design, streams={
+        k: dataclasses.replace(s, depth=2) if k in held else s for k, s in design.streams.items()})
+    full, lean = estimate_for(design, board), estimate_for(shallow, board)
+    want = sum(cost.fifo(design.streams[k].depth, design.streams[k].bits).bram36
+               - cost.fifo(2, design.streams[k].bits).bram36 for k in held)
+    assert want > 0
+    assert full["accelerator"]["bram36"] - lean["accelerator"]["bram36"] == pytest.approx(want,
+                                                                                          abs=0.1)
