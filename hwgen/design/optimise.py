@@ -4,7 +4,8 @@ with the fewest resources).
 
 For a target of T cycles per frame, ``plan_for`` gives every conv the fewest multipliers
 (PE*SIMD) that finish a frame within T, in graph order so that each conv's SIMD agrees with the
-lanes of the stream it reads (its producer's PE), with both expands of a Fire module on one PE, and
+lanes of the stream it reads (its producer's PE), with both expands of a Fire module (and its bypass
+conv) on one PE -- the lanes of its input when a simple bypass adds that input to its output --, and
 with a PE large enough that the pooling, concat and output stages it feeds also keep up. Then,
 while the design is over budget: multipliers move from DSP48s to LUTs (smallest layers first), the
 weights of the layers that hold the most BRAM move to DDR (a layer qualifies when one 64-bit port
@@ -74,9 +75,7 @@ def plan_for(graph: Graph, T: int, user: dict | None = None) -> dict[str, dict]:
     """The folding section (``{layer: {pe, simd}}``) that meets T cycles per frame with the fewest
     multipliers; raises HwgenError when no folding meets it."""
     user = user or {}
-    fire_of = {}
-    for f in graph.fires:
-        fire_of[f.expand1x1] = fire_of[f.expand3x3] = f
+    fire_of = {n: f for f in graph.fires for n in (f.expand1x1, f.expand3x3, f.bypass_conv) if n}
     lanes = {graph.input: graph.shape(graph.input)[0]}
     plan: dict[str, dict] = {}
     for node in graph.nodes:
@@ -88,17 +87,21 @@ def plan_for(graph: Graph, T: int, user: dict | None = None) -> dict[str, dict]:
             lanes[node.outputs[0]] = plan[node.name]["pe"]
             continue
         fire = fire_of.get(node.name)
-        group = [graph.node(fire.expand1x1), graph.node(fire.expand3x3)] if fire else [node]
+        group = ([graph.node(n) for n in (fire.expand1x1, fire.expand3x3, fire.bypass_conv) if n]
+                 if fire else [node])
         overrides = [override(user, n.name) for n in group]
         fixed_pe = {o["pe"] for o in overrides if "pe" in o}
+        if fire is not None and fire.bypass_kind == "simple":  # the sum joins equal lanes
+            fixed_pe = {lanes[graph.node(fire.squeeze).inputs[0]]}
         floor = max(_min_lanes_downstream(graph, n.outputs[0], T) for n in group)
         best = None
-        for pe in sorted(fixed_pe) or divisors(min(n.op.out_channels for n in group)):
+        for pe in sorted(fixed_pe) or divisors(min(n.op.out_channels for n in group[:2])):
             if pe < floor and not fixed_pe:
                 continue
             simds = []
             for n, o in zip(group, overrides):
-                simds.append(int(o["simd"]) if "simd" in o else _cheapest(graph, n, pe, in_lanes, T))
+                simds.append(int(o["simd"]) if "simd" in o
+                             else _cheapest(graph, n, pe, lanes[n.inputs[0]], T))
             if None in simds or not all(
                     rom_word_fits(pe, sm, n.op.weight_fmt.width, n.op.bias_fmt.width)
                     for n, sm in zip(group, simds)):
@@ -145,9 +148,11 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int,
     # 2. weights: the layers holding most BRAM to DDR while BRAM is short (a move costs an AXI
     #    master and buffers, so it must save BRAM to be taken)
     est = estimate(graph, board, _merge(plan, user, extra), cap, costing)
+    bypass_convs = {f.bypass_conv for f in graph.fires}  # their weights stay on chip (folding.py)
     while est["bram36"] > lim["bram36"] and ddr_ports(board):
         movable = sorted((r for r in est["layers"] if r["weights"] in ("bram", "lutram")
                           and r["name"] in plan and not fixed(r["name"], "weights")
+                          and r["name"] not in bypass_convs
                           and r["bram36"] > cost.M_AXI_READ["bram36"]
                           and _ddr_keeps_up(graph, r, T)),
                          key=lambda r: (-r["bram36"], -r["weight_bits"]))

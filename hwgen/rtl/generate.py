@@ -45,7 +45,8 @@ LIBRARY = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwg
            "hwgen_regroup.sv", "hwgen_ram.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv",
            "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv", "hwgen_conv.sv",
            "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv",
-           "hwgen_maxpool.sv", "hwgen_gap.sv", "hwgen_concat.sv", "hwgen_duplicate.sv",
+           "hwgen_maxpool.sv", "hwgen_gap.sv", "hwgen_concat.sv", "hwgen_add.sv",
+           "hwgen_duplicate.sv",
            "hwgen_axis_in.sv", "hwgen_axis_out.sv", "hwgen_control.sv"]
 SIM_DIR = "sim"  # in rtl/: the simulation top and models (not for synthesis)
 SIM_HDL_DIR = Path(__file__).resolve().parent / "sim_hdl"
