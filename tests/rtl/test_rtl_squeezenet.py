@@ -18,25 +18,38 @@ from hwgen.rtl.sim import lint, run_rtlsim
 TOLERANCE = 0.10  # measured vs estimated cycles per frame
 
 
-def test_reduced_squeezenet_bit_exact_and_on_estimate(tmp_path, capsys):
-    model = nets.export(nets.reduced_squeezenet(4), (3, 40, 40), tmp_path / "sq.onnx")
-    out = tmp_path / "p"
+def _generate_linted(model, out) -> str:
+    """``hwgen generate --backend rtl`` of ``model`` with 2 vectors; the top, lint-clean."""
     assert main(["generate", str(model), "--backend", "rtl", "-o", str(out),
                  "--vectors", "2"]) == 0
-    meta = json.loads((out / "hwgen_project.json").read_text())
-    assert meta["backend"] == "rtl" and meta["stream"]["in"]["lanes"] == 3
     top = (out / RTL_DIR / f"{TOP}.sv").read_text()
-    assert top.count("hwgen_conv #(") == 26 and top.count("hwgen_duplicate #(") == 8
-    assert top.count("hwgen_maxpool #(") == 3 and top.count("hwgen_gap #(") == 1
     assert lint([HDL_DIR / f for f in LIBRARY] + [out / RTL_DIR / f"{TOP}.sv"], TOP) == ""
-    capsys.readouterr()
+    return top
 
+
+def _rtlsim_on_estimate(out, capsys) -> dict:
+    """``hwgen rtlsim`` on 2 images: bit-exact under gaps and backpressure, within TOLERANCE of
+    the estimated cycles per frame."""
+    capsys.readouterr()
     assert main(["rtlsim", str(out), "--images", "2", "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["images"] == 2 and d["mismatches"] == 0 and d["stress_frames"] == 2
     est = d["estimated_cycles_per_frame"]
-    assert est == json.loads((out / "report.json").read_text())["cycles_per_frame"]
     assert abs(d["cycles_per_frame"] - est) <= TOLERANCE * est, d
+    return d
+
+
+def test_reduced_squeezenet_bit_exact_and_on_estimate(tmp_path, capsys):
+    model = nets.export(nets.reduced_squeezenet(4), (3, 40, 40), tmp_path / "sq.onnx")
+    out = tmp_path / "p"
+    top = _generate_linted(model, out)
+    meta = json.loads((out / "hwgen_project.json").read_text())
+    assert meta["backend"] == "rtl" and meta["stream"]["in"]["lanes"] == 3
+    assert top.count("hwgen_conv #(") == 26 and top.count("hwgen_duplicate #(") == 8
+    assert top.count("hwgen_maxpool #(") == 3 and top.count("hwgen_gap #(") == 1
+    d = _rtlsim_on_estimate(out, capsys)
+    assert d["estimated_cycles_per_frame"] == json.loads(
+        (out / "report.json").read_text())["cycles_per_frame"]
 
     # a wrong expected value fails the run (vectors are read at simulation time: no rebuild)
     f = out / VECTOR_DIR / "expected_1.bin"
@@ -54,18 +67,10 @@ def test_reduced_complex_bypass_squeezenet_bit_exact_and_on_estimate(tmp_path, c
     model = nets.export(nets.reduced_squeezenet(4, bypass="complex"), (3, 40, 40),
                         tmp_path / "sq.onnx")
     out = tmp_path / "p"
-    assert main(["generate", str(model), "--backend", "rtl", "-o", str(out),
-                 "--vectors", "2"]) == 0
-    top = (out / RTL_DIR / f"{TOP}.sv").read_text()
+    top = _generate_linted(model, out)
     assert top.count("hwgen_add #(") == 8 and top.count("hwgen_conv #(") == 30
     assert top.count("hwgen_duplicate #(") == 16
-    assert lint([HDL_DIR / f for f in LIBRARY] + [out / RTL_DIR / f"{TOP}.sv"], TOP) == ""
-    capsys.readouterr()
-    assert main(["rtlsim", str(out), "--images", "2", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    assert d["images"] == 2 and d["mismatches"] == 0 and d["stress_frames"] == 2
-    est = d["estimated_cycles_per_frame"]
-    assert abs(d["cycles_per_frame"] - est) <= TOLERANCE * est, d
+    _rtlsim_on_estimate(out, capsys)
 
 
 @pytest.mark.slow
