@@ -59,6 +59,8 @@ DEPS = {
     "hwgen_fifo": ["hwgen_fifo.sv"],
     "hwgen_regroup": ["hwgen_regroup.sv"],
     "hwgen_concat": ["hwgen_concat.sv"],
+    "hwgen_add": ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv",
+                  "hwgen_add.sv"],
     "hwgen_duplicate": ["hwgen_duplicate.sv"],
     "hwgen_axis_in": ["hwgen_axis_in.sv"],
     "hwgen_axis_out": ["hwgen_axis_out.sv"],

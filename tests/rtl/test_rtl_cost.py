@@ -54,6 +54,16 @@ def test_fifo_by_hand():
     _bounds(cost.fifo(1000, 64), (132, 95, 0, 2.0))
 
 
+def test_add_by_hand():
+    """A bypass sum of 4 lanes into 12-bit sums: 6 + 4 x (12 + 3) LUT, 4 x 8 + 1 FF; Yosys made
+    58 / 33 of fire3/bypass in a reduced complex-bypass SqueezeNet 1.1."""
+    r = cost.instance("hwgen_add", {"LANES": "4", "AW": "8", "BW": "8", "SW": "12", "OW": "8",
+                                    "SHIFT": "3"})
+    assert r == Resources(lut=66, ff=33)
+    _bounds(r, (58, 33, 0, 0.0))
+    _bounds(cost.instance("hwgen_add", {"LANES": "1", "SW": "12", "OW": "8"}), (19, 9, 0, 0.0))
+
+
 def test_conv_by_hand():
     """fire3/squeeze1x1: 1x1, PE = SIMD = 1, its 2048 x 8 weight ROM in block RAM."""
     r = cost.instance("hwgen_conv", FIRE3_SQUEEZE)
