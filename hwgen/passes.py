@@ -98,19 +98,17 @@ def recognise_bypasses(graph: Graph) -> Graph:
         if len(users) != 1 or not isinstance(users[0].op, Add):
             continue
         add = users[0]
-        (other,) = [t for t in add.inputs if t != concat_out] or [None]
-        if other is None:
+        others = [t for t in add.inputs if t != concat_out]
+        if len(others) != 1:
             continue
-        conv = graph.producer(other)
-        if other == fire_in:
-            pass  # simple bypass
-        elif conv is not None and isinstance(conv.op, Conv) and conv.inputs[0] == fire_in \
-                and conv.op.kernel == 1 and conv.op.stride == 1 and not any(conv.op.pad) \
-                and len(graph.consumers(other)) == 1:
+        if others[0] != fire_in:  # complex bypass: a 1x1 conv of the input, read by the sum alone
+            conv = graph.producer(others[0])
+            if not (conv is not None and isinstance(conv.op, Conv) and conv.inputs[0] == fire_in
+                    and conv.op.kernel == 1 and conv.op.stride == 1 and not any(conv.op.pad)
+                    and len(graph.consumers(others[0])) == 1):
+                continue
             conv.name, conv.fire = f"{fire.name}/bypass_conv", fire.name
-            fire.bypass, fire.bypass_conv = add.name, conv.name
-        else:
-            continue
+            fire.bypass_conv = conv.name
         add.name, add.fire = f"{fire.name}/bypass", fire.name
         fire.bypass = add.name
     return graph

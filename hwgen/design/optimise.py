@@ -87,6 +87,8 @@ def plan_for(graph: Graph, T: int, user: dict | None = None) -> dict[str, dict]:
             lanes[node.outputs[0]] = plan[node.name]["pe"]
             continue
         fire = fire_of.get(node.name)
+        if fire is not None and node.name == fire.bypass_conv:
+            continue  # planned with its module's expands, which the sum comes after
         group = ([graph.node(n) for n in (fire.expand1x1, fire.expand3x3, fire.bypass_conv) if n]
                  if fire else [node])
         overrides = [override(user, n.name) for n in group]
@@ -115,7 +117,7 @@ def plan_for(graph: Graph, T: int, user: dict | None = None) -> dict[str, dict]:
         _, pe, simds = best
         for n, simd in zip(group, simds):
             plan[n.name] = {"pe": pe, "simd": simd}
-        lanes[node.outputs[0]] = pe
+            lanes[n.outputs[0]] = pe
     return plan
 
 

@@ -347,6 +347,18 @@ def test_a_bypass_is_a_folded_conv_and_its_streams_are_booked(tmp_path):
         assert bc.pe == e1.pe and not bc.ddr
     rows = {r["name"]: r for r in est["layers"]}
     assert all(rows[f.bypass_conv]["weights"] in ("bram", "lutram") for f in convs)
+    # an export may order a bypass conv before its module's squeeze: the same folding
+    from hwgen.design.optimise import plan_for
+    T = est["cycles_per_frame"]
+    want_plan = plan_for(graph, T)
+    moved = copy.copy(graph)
+    moved.nodes = list(graph.nodes)
+    for f in convs:
+        conv = moved.node(f.bypass_conv)
+        moved.nodes.remove(conv)
+        moved.nodes.insert(moved.nodes.index(moved.node(f.squeeze)), conv)
+    assert plan_for(moved, T) == want_plan
+    assert build_design(moved, folding).streams.keys() == design.streams.keys()
     # the same design with every bypass stream at the default depth books exactly the
     # difference of their FIFOs
     held = [design.layer(f.bypass_conv).outputs[0] for f in convs] + [
