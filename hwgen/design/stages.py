@@ -308,8 +308,8 @@ def layer_stage(graph: Graph, node: Node, folding: Folding | None = None,
 def legal_folding(node: Node, graph: Graph | None = None) -> tuple[list[int], list[int]]:
     """(PE values, SIMD values) a node allows: the divisors of its output / input channels.
 
-    For convolutions the node alone suffices; for maxpool, global average pool, concat and add (whose
-    "PE" is the lane count and which have no SIMD) the graph gives the channel count. Across
+    For convolutions the node alone suffices; for maxpool, global average pool, concat and add
+    (whose "PE" is the lane count and which have no SIMD) the graph gives the channel count. Across
     nodes, a conv's input lanes and SIMD must also divide one another.
     """
     op = node.op

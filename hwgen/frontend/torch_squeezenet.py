@@ -175,7 +175,8 @@ def _export_dynamo(model: nn.Module, x: torch.Tensor, opset: int) -> onnx.ModelP
 
 
 # Ops whose definition at opsets 13..17 computes the same as at 18 for this network.
-_SAME_BELOW_18 = {"Conv", "Relu", "Concat", "Add", "MaxPool", "Flatten", "GlobalAveragePool", "Identity"}
+_SAME_BELOW_18 = {"Conv", "Relu", "Concat", "Add", "MaxPool", "Flatten", "GlobalAveragePool",
+                  "Identity"}
 
 
 def _downgrade(proto: onnx.ModelProto, opset: int) -> onnx.ModelProto:

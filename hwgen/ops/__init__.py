@@ -6,5 +6,5 @@ from .conv import Conv
 from .pool import GlobalAvgPool, MaxPool
 from .simple import BatchNorm, Flatten, Passthrough, Relu, Softmax
 
-__all__ = ["ONNX_OPS", "Op", "Add", "Concat", "Conv", "GlobalAvgPool", "MaxPool", "BatchNorm", "Flatten",
-           "Passthrough", "Relu", "Softmax"]
+__all__ = ["ONNX_OPS", "Op", "Add", "Concat", "Conv", "GlobalAvgPool", "MaxPool", "BatchNorm",
+           "Flatten", "Passthrough", "Relu", "Softmax"]
