@@ -34,7 +34,7 @@ from hwgen.errors import HwgenError
 from hwgen.fixed import FixedType
 from hwgen.hls import kernels as K
 from hwgen.ir import Graph, Node, Tensor
-from hwgen.ops import Concat, Conv, GlobalAvgPool, MaxPool, Relu
+from hwgen.ops import Add, Concat, Conv, GlobalAvgPool, MaxPool, Relu
 from hwgen.resources import data_dir
 
 
@@ -323,7 +323,7 @@ def test_kernel_call_checks_folding():
 
 
 def test_registry_and_legal_folding():
-    assert set(S.STAGES) == {Conv, MaxPool, GlobalAvgPool, Concat}
+    assert set(S.STAGES) == {Conv, MaxPool, GlobalAvgPool, Concat, Add}
     g = _single(_conv(cin=6, cout=12), (6, 7, 7), FixedType(8, 4, False), FixedType(8, 3, False))
     assert legal_folding(g.nodes[0]) == ([1, 2, 3, 4, 6, 12], [1, 2, 3, 6])
     gp = _single(MaxPool(kernel=3, stride=2, ceil_mode=True), (12, 9, 9), FixedType(8, 4),
