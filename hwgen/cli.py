@@ -3,6 +3,7 @@ one line on stderr and exit status 2, never a traceback (set HWGEN_DEBUG=1 to se
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -49,6 +50,15 @@ def _positive_float(text: str) -> float:
     return v
 
 
+def _ray_address(text: str) -> str:
+    from .distributed import check_address
+
+    try:
+        return check_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def cmd_inspect(args) -> int:
     from .api import load_model
     from .report import inspect_dict, inspect_text
@@ -78,15 +88,26 @@ def cmd_config(args) -> int:
 
 def cmd_eval(args) -> int:
     from .api import load_model, quantize_model
+    from .distributed import check_address, ray_runtime
     from .evaluate import evaluate, labelled_images
     from .quant import load_config
     from .report import eval_text
 
+    address = args.ray_address
+    if address is None and os.environ.get("RAY_ADDRESS"):
+        try:
+            address = check_address(os.environ["RAY_ADDRESS"])
+        except ValueError as exc:
+            raise HwgenError(f"RAY_ADDRESS: {exc}") from None
     cfg = load_config(args.config)
     graph = load_model(args.model, cfg)
     labelled_images(graph, args.images, args.labels, args.limit)  # refused before calibration
-    quantize_model(graph, cfg, args.calib, args.calib_limit)
-    result = evaluate(graph, args.images, args.labels, args.limit, progress=not args.json)
+    sharded = (args.workers or 1) > 1 or address is not None
+    # Ray missing or a cluster out of reach is refused before calibration, not after it
+    with ray_runtime(args.workers, address) if sharded else contextlib.nullcontext():
+        quantize_model(graph, cfg, args.calib, args.calib_limit)
+        result = evaluate(graph, args.images, args.labels, args.limit, progress=not args.json,
+                          workers=args.workers, ray_address=address)
     print(json.dumps(result, indent=2) if args.json else eval_text(result))
     return 0
 
@@ -255,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=Path, required=True, help="folder of images")
     p.add_argument("--labels", type=Path, required=True, help="TSV: file<TAB>label, with header")
     p.add_argument("--limit", type=_positive, help="evaluate only the first N images")
+    p.add_argument("--workers", type=_positive, metavar="N",
+                   help="shard the images over N Ray workers (default 1: in this process; "
+                   "needs hwgen[ray]); results are identical")
+    p.add_argument("--ray-address", type=_ray_address, metavar="ADDR",
+                   help="join the Ray cluster at ADDR (auto or HOST:PORT; "
+                   "default: $RAY_ADDRESS) and shard over its CPUs, or N workers")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
 

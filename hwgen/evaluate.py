@@ -1,7 +1,11 @@
 """Accuracy report: float (onnxruntime) versus fixed-point (golden model) on labelled images."""
 from __future__ import annotations
 
+import functools
+import operator
 import time
+from array import array
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,26 +29,48 @@ def onnx_session(graph: Graph, threads: int = 0):
                                 providers=["CPUExecutionProvider"])
 
 
+def _sum_in_order(values) -> float:
+    """Left to right, as ``+=`` over the images would: float addition is not associative, and
+    sum() compensates from Python 3.12 on."""
+    return functools.reduce(operator.add, values, 0.0)
+
+
 @dataclass
 class LayerError:
-    signal: float = 0.0
-    noise: float = 0.0
+    """A layer's signal and noise energy, kept per image so that reports of shards evaluated apart
+    join into exactly the totals of one process (summed in image order, never per shard)."""
+    signals: array = field(default_factory=lambda: array("d"))
+    noises: array = field(default_factory=lambda: array("d"))
 
     def add(self, ref: np.ndarray, got: np.ndarray) -> None:
         ref = ref.astype(np.float64).reshape(-1)
-        self.signal += float(ref @ ref)
+        self.signals.append(float(ref @ ref))
         d = ref - got.reshape(-1)
-        self.noise += float(d @ d)
+        self.noises.append(float(d @ d))
+
+    def extend(self, other: LayerError) -> None:
+        self.signals.extend(other.signals)
+        self.noises.extend(other.noises)
+
+    @property
+    def signal(self) -> float:
+        return _sum_in_order(self.signals)
+
+    @property
+    def noise(self) -> float:
+        return _sum_in_order(self.noises)
 
     @property
     def snr_db(self) -> float:
-        if self.noise == 0:
+        signal, noise = self.signal, self.noise
+        if noise == 0:
             return float("inf")
-        return 10 * np.log10(max(self.signal, 1e-30) / self.noise)
+        return 10 * np.log10(max(signal, 1e-30) / noise)
 
 
 @dataclass
 class Report:
+    """The evaluation of consecutive images; reports of consecutive runs ``extend`` into one."""
     images: int = 0
     float_top1: int = 0
     float_top5: int = 0
@@ -54,8 +80,18 @@ class Report:
     seconds_float: float = 0.0
     seconds_fixed: float = 0.0
     layers: dict[str, LayerError] = field(default_factory=dict)
+    saturations: Counter[str] = field(default_factory=Counter)
 
-    def as_dict(self, graph: Graph, golden: GoldenModel) -> dict:
+    def extend(self, later: Report) -> None:
+        """Append the report of the images that follow this one's."""
+        for k in ("images", "float_top1", "float_top5", "fixed_top1", "fixed_top5", "agree",
+                  "seconds_float", "seconds_fixed"):
+            setattr(self, k, getattr(self, k) + getattr(later, k))
+        for name, err in later.layers.items():
+            self.layers.setdefault(name, LayerError()).extend(err)
+        self.saturations.update(later.saturations)
+
+    def as_dict(self, graph: Graph) -> dict:
         n = max(self.images, 1)
         pct = lambda k: round(100.0 * k / n, 2)  # noqa: E731
         return {
@@ -69,8 +105,9 @@ class Report:
             "preprocess": graph.preprocess.describe() + (
                 "; folded into the first conv, the accelerator takes RGB pixels"
                 if graph.pixel_input else ""),
-            "layers": [{"name": name, "format": graph.tensors[graph.node(name).outputs[0]].fmt.cpp(),
-                        "snr_db": round(err.snr_db, 2), "saturations": golden.saturations[name]}
+            "layers": [{"name": name,
+                        "format": graph.tensors[graph.node(name).outputs[0]].fmt.cpp(),
+                        "snr_db": round(err.snr_db, 2), "saturations": self.saturations[name]}
                        for name, err in self.layers.items()],
         }
 
@@ -99,25 +136,27 @@ def labelled_images(graph: Graph, images_dir: str | Path, labels_tsv: str | Path
     return pairs
 
 
-def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
-             limit: int | None = None, progress: bool = True) -> dict:
-    """Top-1/top-5 of float and fixed inference, their agreement, per-layer SNR and speed."""
-    from tqdm import tqdm  # noqa: PLC0415
+class Evaluator:
+    """Float and fixed inference of one quantised graph, built once per process; ``run`` reports
+    on a list of images (a Ray actor too, one per shard: see hwgen.distributed)."""
 
-    pairs = labelled_images(graph, images_dir, labels_tsv, limit)
-    session = onnx_session(graph)
-    in_name = session.get_inputs()[0].name
-    golden = GoldenModel(graph)
-    rep = Report(layers={n.name: LayerError() for n in graph.nodes})
-    size = input_size(graph.shape(graph.input))
-    # closed on errors too, so that a refusal is not printed after a half-drawn bar
-    with tqdm(pairs, unit="img", desc="eval", disable=None if progress else True,
-              leave=False) as bar:
-        for path, label in bar:
-            rgb = load_rgb(path, size)
+    def __init__(self, graph: Graph, threads: int = 0):
+        self.graph = graph
+        self.session = onnx_session(graph, threads)
+        self.in_name = self.session.get_inputs()[0].name
+        self.golden = GoldenModel(graph)
+        self.size = input_size(graph.shape(graph.input))
+
+    def run(self, pairs: list[tuple[Path, int]], done=lambda n: None) -> Report:
+        """The report on ``pairs``; ``done(1)`` is called after each image."""
+        graph, golden = self.graph, self.golden
+        golden.saturations = Counter()
+        rep = Report(layers={n.name: LayerError() for n in graph.nodes})
+        for path, label in pairs:
+            rgb = load_rgb(path, self.size)
             x, x_onnx = network_input(rgb, graph), preprocess(rgb, graph.preprocess)
             t0 = time.perf_counter()
-            ref = session.run(None, {in_name: x_onnx[None]})[0].reshape(-1)
+            ref = self.session.run(None, {self.in_name: x_onnx[None]})[0].reshape(-1)
             t1 = time.perf_counter()
             trace = golden.run(golden.quantize_input(x), trace=True)
             t2 = time.perf_counter()
@@ -135,4 +174,30 @@ def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
             rep.fixed_top1 += int(top_got[0] == label)
             rep.fixed_top5 += int(label in top_got)
             rep.agree += int(top_ref[0] == top_got[0])
-    return rep.as_dict(graph, golden)
+            done(1)
+        rep.saturations = golden.saturations
+        return rep
+
+
+def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
+             limit: int | None = None, progress: bool = True, workers: int | None = None,
+             ray_address: str | None = None) -> dict:
+    """Top-1/top-5 of float and fixed inference, their agreement, per-layer SNR and speed.
+
+    ``workers`` > 1 or a ``ray_address`` shards the images over Ray (hwgen.distributed): a local
+    runtime of that many workers, or the cluster at the address (all its CPUs unless
+    ``workers``); the result is the one a single process gives, bar the timings.
+    """
+    from tqdm import tqdm  # noqa: PLC0415
+
+    pairs = labelled_images(graph, images_dir, labels_tsv, limit)
+    # closed on errors too, so that a refusal is not printed after a half-drawn bar
+    with tqdm(total=len(pairs), unit="img", desc="eval", disable=None if progress else True,
+              leave=False) as bar:
+        if (workers or 1) == 1 and ray_address is None:
+            rep = Evaluator(graph).run(pairs, done=bar.update)
+        else:
+            from .distributed import evaluate_sharded  # noqa: PLC0415
+
+            rep = evaluate_sharded(graph, pairs, workers, ray_address, done=bar.update)
+    return rep.as_dict(graph)

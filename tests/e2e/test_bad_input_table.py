@@ -43,6 +43,7 @@ def _board(**change) -> dict:
 CONFIG = ["config", "{model}", "--config", "{cfg}"]
 GENERATE = ["generate", "{model}", "-o", "{tmp}/out"]
 ESTIMATE = ["estimate", "{model}", "--board", "{board}"]
+EVAL = ["eval", "{model}", "--images", "{tmp}/img", "--labels", "{tmp}/l.tsv"]
 
 CASES: dict[str, Case] = {
     # ---- configuration values: types, ranges, choices (schema) -------------------------------
@@ -99,6 +100,11 @@ CASES: dict[str, Case] = {
     "images_zero": (["csim", "{tmp}", "--images", "0"], {}, ("--images", "'0'")),
     "unknown_command": (["frobnicate"], {}, ("frobnicate", "inspect")),
     "missing_argument": (["eval", "{model}"], {}, ("--images", "required")),
+    "workers_zero": (EVAL + ["--workers", "0"], {}, ("--workers", "'0'", "positive")),
+    "workers_text": (EVAL + ["--workers", "many"], {}, ("--workers", "'many'")),
+    "ray_address_no_port": (EVAL + ["--ray-address", "head"], {}, ("--ray-address", "'head'", "HOST:PORT")),
+    "ray_address_port_range": (EVAL + ["--ray-address", "head:70000"], {}, ("--ray-address", "head:70000")),
+    "ray_address_client": (EVAL + ["--ray-address", "ray://head:10001"], {}, ("--ray-address", "ray://head:10001")),
     "calib_missing": (["config", "{model}", "--calib", "{tmp}/nope"], {}, ("nope", "no such image folder")),
     "calib_empty": (["config", "{model}", "--calib", "{tmp}"], {}, ("no images", ".png")),
     # ---- boards ------------------------------------------------------------------------------
@@ -127,10 +133,8 @@ CASES: dict[str, Case] = {
     "csim_foreign_project_file": (["csim", "{tmp}"], {"hwgen_project.json": '{"hwgen": "0"}'}, ("hwgen_project.json", "'top'")),
     "csim_project_file_is_a_list": (["csim", "{tmp}"], {"hwgen_project.json": '[1, 2]'}, ("hwgen_project.json", "regenerate")),
     # ---- labelled images ---------------------------------------------------------------------
-    "labels_missing": (["eval", "{model}", "--images", "{tmp}/img", "--labels", "{tmp}/l.tsv", "--calib", "{tmp}/img"],
-                       {}, ("l.tsv", "no such labels file")),
-    "labels_no_header": (["eval", "{model}", "--images", "{tmp}/img", "--labels", "{tmp}/l.tsv", "--calib", "{tmp}/img"],
-                         {"l.tsv": "a.png\t1\n"}, ("l.tsv", "header")),
+    "labels_missing": (EVAL + ["--calib", "{tmp}/img"], {}, ("l.tsv", "no such labels file")),
+    "labels_no_header": (EVAL + ["--calib", "{tmp}/img"], {"l.tsv": "a.png\t1\n"}, ("l.tsv", "header")),
 }
 
 
