@@ -59,3 +59,6 @@ class Add(Op):
 
     def output_follows_input(self) -> bool:
         return False  # the sum has its own calibrated format
+
+    def output_nonnegative(self, inputs_nonnegative) -> bool:
+        return self.relu or inputs_nonnegative()

@@ -7,7 +7,7 @@ op names.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Sequence
+from typing import TYPE_CHECKING, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -75,6 +75,11 @@ class Op:
     def output_follows_input(self) -> bool:
         """True when the output format must equal the input format (pooling, reshapes)."""
         return True
+
+    def output_nonnegative(self, inputs_nonnegative: Callable[[], bool]) -> bool:
+        """Whether no output value can be negative (an unsigned format then holds it), given
+        ``inputs_nonnegative()``: whether no input value can be (asked only when it matters)."""
+        return inputs_nonnegative()
 
 
 def require(cond: bool, node: "OnnxNode", what: str, supported: str) -> None:

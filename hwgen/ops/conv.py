@@ -96,6 +96,9 @@ class Conv(Op):
     def output_follows_input(self) -> bool:
         return False
 
+    def output_nonnegative(self, inputs_nonnegative) -> bool:
+        return self.relu  # weights of either sign: only the ReLU bounds the output
+
     # ---- references ----------------------------------------------------------------------------
     def _columns(self, x: np.ndarray, fill=0) -> tuple[np.ndarray, int, int]:
         """im2col: (Cin*K*K, Ho*Wo) view of the zero-padded input."""

@@ -125,9 +125,8 @@ def _nonnegative(graph: Graph, tensor: str, stats: TensorStats | None) -> bool:
     node = graph.producer(tensor)
     if node is None:
         return stats is not None and stats.min_value >= 0
-    if isinstance(node.op, Conv) or getattr(node.op, "relu", False):
-        return node.op.relu
-    return all(_nonnegative(graph, t, stats) for t in node.inputs)
+    return node.op.output_nonnegative(
+        lambda: all(_nonnegative(graph, t, stats) for t in node.inputs))
 
 
 def _activation_format(graph: Graph, res: Resolver, owner: str, tensors: list[str],
