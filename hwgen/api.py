@@ -15,6 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
+from . import progress
 from .boards import ddr_ports, load_board
 from .design.estimate import DEFAULT_CAP
 from .design.folding import MAX_ROM_WORD_BITS, plan_folding
@@ -113,8 +114,7 @@ def _quantize_for_hardware(graph: Graph, cfg: dict, calib, calib_limit: int | No
         warnings.warn(f"no --calib given; calibrated on {SYNTHETIC_CALIB} synthetic images "
                       "(pass --calib DIR for real ones)", HwgenNotice, stacklevel=3)
         prepare(graph, cfg)
-        inputs = vector_inputs(graph, SYNTHETIC_CALIB, start=10_000)
-        quantize(graph, cfg, collect_stats(graph, inputs), inputs)
+        _calibrate(graph, cfg, vector_inputs(graph, SYNTHETIC_CALIB, start=10_000))
     else:
         quantize_model(graph, cfg, calib, calib_limit)
     return graph
@@ -181,8 +181,14 @@ def quantize_model(graph: Graph, config: str | Path | dict | None = None,
     check_run_options(calib, limit)
     check_design_inputs(graph, cfg)
     prepare(graph, cfg)
-    stats = inputs = None
-    if calib is not None:
-        inputs = list(image_inputs(graph, list_images(calib)[:limit]))
-        stats = collect_stats(graph, inputs)
-    return quantize(graph, cfg, stats, inputs)
+    if calib is None:
+        return quantize(graph, cfg)
+    return _calibrate(graph, cfg, list(image_inputs(graph, list_images(calib)[:limit])))
+
+
+def _calibrate(graph: Graph, cfg: dict, inputs: list[np.ndarray]) -> Graph:
+    """Statistics on the inputs, then the formats; both long (seconds a layer for bias
+    correction and weight rounding on a real network), so each has its progress bar."""
+    stats = collect_stats(graph, progress.iterate(inputs, "calibration statistics", "img"))
+    with progress.bar("bias correction, weight rounding", len(graph.nodes), "layer"):
+        return quantize(graph, cfg, stats, inputs)

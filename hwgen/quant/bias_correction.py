@@ -12,6 +12,7 @@ from collections import Counter
 
 import numpy as np
 
+from .. import progress
 from ..ir import Graph, Node
 from ..ops import Conv
 
@@ -65,3 +66,4 @@ class CalibrationRun:
             if self.uses[t] == 0:
                 self.fixed.pop(t, None)
                 self.float.pop(t, None)
+        progress.step(node.name)  # bias correction and weight rounding go layer by layer
