@@ -21,12 +21,14 @@ from .design.estimate import DEFAULT_CAP
 from .design.folding import MAX_ROM_WORD_BITS, plan_folding
 from .design.optimise import optimise
 from .errors import HwgenError, HwgenNotice
+from .evaluate import layer_accuracy
 from .frontend import load
 from .images import input_size, list_images, load_rgb, network_input
 from .ir import Graph
 from .quant import collect_stats, load_config, quantize
 from .outdir import check_output
 from .project import vector_inputs
+from .results import save as save_result
 from .quant.config import DEFAULTS, Resolver, apply_preprocess, decision_tensors, prepare
 from .schema import TYPE_KEYS, validate_config
 
@@ -170,8 +172,15 @@ def generate_project(model, out_dir, board: str | Path = "pynq-z2", config=None,
                           costing)
     cfg = {**cfg, "folding": folding}
     xs = list(image_inputs(graph, list_images(calib)[:vectors])) if calib is not None else []
+    # what hwgen report shows of a calibrated project: each layer's accuracy on those images
+    accuracy = None if not xs else {
+        "source": f"{len(xs)} calibration image(s), the first test vectors",
+        **layer_accuracy(graph, xs)}
     xs += vector_inputs(graph, vectors - len(xs), len(xs))
-    return writers[backend](graph, out_dir, board_cfg, cfg, xs, force)
+    rep = writers[backend](graph, out_dir, board_cfg, cfg, xs, force)
+    if accuracy:
+        save_result(out_dir, "calibration", accuracy)
+    return rep
 
 
 def quantize_model(graph: Graph, config: str | Path | dict | None = None,

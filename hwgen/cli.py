@@ -13,6 +13,7 @@ import threading
 import warnings
 from pathlib import Path
 
+from . import progress
 from .errors import HwgenError, HwgenNotice
 
 EXIT_BAD_INPUT = 2
@@ -70,10 +71,11 @@ def cmd_inspect(args) -> int:
 
 def cmd_config(args) -> int:
     from .api import load_model, quantize_model
+    from .outfile import check_output_file, write_atomic
     from .quant import dump_config, load_config, resolved_config
 
     if args.output is not None:
-        _check_output_file(args.output)
+        check_output_file(args.output)
     cfg = load_config(args.config)
     graph = load_model(args.model, cfg)
     quantize_model(graph, cfg, args.calib, args.calib_limit)
@@ -81,7 +83,7 @@ def cmd_config(args) -> int:
     if args.output is None:
         sys.stdout.write(text)
     else:
-        _write_atomic(args.output, text)
+        write_atomic(args.output, text)
         print(f"wrote {args.output}")
     return 0
 
@@ -99,6 +101,10 @@ def cmd_eval(args) -> int:
             address = check_address(os.environ["RAY_ADDRESS"])
         except ValueError as exc:
             raise HwgenError(f"RAY_ADDRESS: {exc}") from None
+    if args.html is not None:
+        from .htmlpage import check_page_output
+
+        check_page_output(args.html, args.force)
     cfg = load_config(args.config)
     graph = load_model(args.model, cfg)
     labelled_images(graph, args.images, args.labels, args.limit)  # refused before calibration
@@ -106,9 +112,28 @@ def cmd_eval(args) -> int:
     # Ray missing or a cluster out of reach is refused before calibration, not after it
     with ray_runtime(args.workers, address) if sharded else contextlib.nullcontext():
         quantize_model(graph, cfg, args.calib, args.calib_limit)
-        result = evaluate(graph, args.images, args.labels, args.limit, progress=not args.json,
+        result = evaluate(graph, args.images, args.labels, args.limit,
                           workers=args.workers, ray_address=address)
+    if args.html is not None:
+        from .htmlpage import eval_page
+        from .outfile import write_atomic
+
+        write_atomic(args.html, eval_page(result))
     print(json.dumps(result, indent=2) if args.json else eval_text(result))
+    if args.html is not None:
+        print(f"wrote {args.html}", file=sys.stderr if args.json else sys.stdout)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .htmlpage import PAGE_FILE, check_page_output, open_project, project_page
+    from .outfile import write_atomic
+
+    open_project(args.project)  # a missing or foreign folder is refused before the output
+    out = args.output if args.output is not None else args.project / PAGE_FILE
+    check_page_output(out, args.force)
+    write_atomic(out, project_page(args.project))
+    print(f"wrote {out}")
     return 0
 
 
@@ -216,25 +241,6 @@ def _fraction(text: str) -> float:
     return v
 
 
-def _check_output_file(path: Path) -> None:
-    """Refuse, before any work, an output file that cannot be written."""
-    if path.is_dir():
-        raise HwgenError(f"{path}: is a folder; give a file name")
-    if not path.absolute().parent.is_dir():
-        raise HwgenError(f"{path.parent}: no such folder")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        tmp.replace(path)
-    except OSError as exc:
-        raise HwgenError(f"{path}: cannot write ({exc.strerror})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 class _Parser(argparse.ArgumentParser):
     """Usage errors as one line (argparse prints the usage too), exit status 2."""
 
@@ -283,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="join the Ray cluster at ADDR (auto or HOST:PORT; "
                    "default: $RAY_ADDRESS) and shard over its CPUs, or N workers")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="also write the accuracy as a self-contained HTML page")
+    p.add_argument("--force", action="store_true", help="replace a page hwgen wrote at --html")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("estimate", help="frames/s, latency and resources of the design for a "
@@ -334,6 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of each board resource the design may use (default 0.85)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("report", help="one self-contained HTML page of a project: cycles, "
+                       "resources, weights, formats, accuracy, and what csim, rtlsim and synth "
+                       "measured")
+    p.add_argument("project", type=Path, help="a folder written by hwgen generate")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE.html",
+                   help="page to write (default: PROJECT/report.html)")
+    p.add_argument("--force", action="store_true", help="replace a page hwgen wrote")
+    p.set_defaults(func=cmd_report)
     return parser
 
 
@@ -343,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _on_sigterm) \
         if threading.current_thread() is threading.main_thread() else None
     try:
-        with warnings.catch_warnings(record=True) as notices:
+        progress.check_env()
+        with warnings.catch_warnings(record=True) as notices, \
+                progress.quiet() if getattr(args, "json", False) else contextlib.nullcontext():
             warnings.simplefilter("always", HwgenNotice)
             code = args.func(args)
         for n in notices:  # after the result: a refusal above stays one line

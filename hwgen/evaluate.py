@@ -1,6 +1,7 @@
 """Accuracy report: float (onnxruntime) versus fixed-point (golden model) on labelled images."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import operator
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import progress as _progress
 from .images import input_size, load_rgb, network_input, preprocess
 from .errors import HwgenError
 from .golden import GoldenModel, run_float
@@ -105,11 +107,20 @@ class Report:
             "preprocess": graph.preprocess.describe() + (
                 "; folded into the first conv, the accelerator takes RGB pixels"
                 if graph.pixel_input else ""),
-            "layers": [{"name": name,
-                        "format": graph.tensors[graph.node(name).outputs[0]].fmt.cpp(),
-                        "snr_db": round(err.snr_db, 2), "saturations": self.saturations[name]}
-                       for name, err in self.layers.items()],
+            "layers": self.layer_rows(graph),
         }
+
+    def layer_rows(self, graph: Graph) -> list[dict]:
+        return [{"name": name, "format": graph.tensors[graph.node(name).outputs[0]].fmt.cpp(),
+                 "snr_db": round(err.snr_db, 2), "saturations": self.saturations[name]}
+                for name, err in self.layers.items()]
+
+    def add_layers(self, graph: Graph, x: np.ndarray, trace: dict[str, np.ndarray]) -> None:
+        """Each layer's error on one network input ``x``: the golden ``trace`` against float."""
+        floats = run_float(graph, x, trace=True)
+        for node in graph.nodes:
+            t = node.outputs[0]
+            self.layers[node.name].add(floats[t], graph.tensors[t].fmt.dequantize(trace[t]))
 
 
 def num_classes(graph: Graph) -> int:
@@ -163,10 +174,7 @@ class Evaluator:
             got = graph.tensors[graph.output].fmt.dequantize(trace[graph.output])
             rep.seconds_float += t1 - t0
             rep.seconds_fixed += t2 - t1
-            floats = run_float(graph, x, trace=True)
-            for node in graph.nodes:
-                t = node.outputs[0]
-                rep.layers[node.name].add(floats[t], graph.tensors[t].fmt.dequantize(trace[t]))
+            rep.add_layers(graph, x, trace)
             top_ref, top_got = np.argsort(-ref)[:5], np.argsort(-got, kind="stable")[:5]
             rep.images += 1
             rep.float_top1 += int(top_ref[0] == label)
@@ -179,6 +187,18 @@ class Evaluator:
         return rep
 
 
+def layer_accuracy(graph: Graph, inputs: list[np.ndarray]) -> dict:
+    """Per-layer SNR against float and saturation counts of the fixed-point network on network
+    inputs (generate keeps them for a project's report: its test vectors)."""
+    golden = GoldenModel(graph)
+    rep = Report(layers={n.name: LayerError() for n in graph.nodes})
+    for x in _progress.iterate(inputs, "layer accuracy", "img"):
+        rep.add_layers(graph, x, golden.run(golden.quantize_input(x), trace=True))
+        rep.images += 1
+    rep.saturations = golden.saturations
+    return {"images": rep.images, "layers": rep.layer_rows(graph)}
+
+
 def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
              limit: int | None = None, progress: bool = True, workers: int | None = None,
              ray_address: str | None = None) -> dict:
@@ -188,12 +208,10 @@ def evaluate(graph: Graph, images_dir: str | Path, labels_tsv: str | Path,
     runtime of that many workers, or the cluster at the address (all its CPUs unless
     ``workers``); the result is the one a single process gives, bar the timings.
     """
-    from tqdm import tqdm  # noqa: PLC0415
-
     pairs = labelled_images(graph, images_dir, labels_tsv, limit)
-    # closed on errors too, so that a refusal is not printed after a half-drawn bar
-    with tqdm(total=len(pairs), unit="img", desc="eval", disable=None if progress else True,
-              leave=False) as bar:
+    # progress=False: quiet unless HWGEN_PROGRESS=1 (hwgen.progress)
+    with contextlib.nullcontext() if progress else _progress.quiet(), \
+            _progress.bar("eval", len(pairs), "img") as bar:
         if (workers or 1) == 1 and ray_address is None:
             rep = Evaluator(graph).run(pairs, done=bar.update)
         else:
