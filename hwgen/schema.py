@@ -116,6 +116,7 @@ SETTINGS = {
     "calibration": enum(*POLICIES),
     "percentile": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
     "weight_calibration": enum("max", "mse"),
+    "weight_granularity": enum("tensor", "channel"),
     "weight_rounding": enum(*WEIGHT_ROUNDINGS),
     "bias_correction": BOOL,
     "bias_correction_images": int_range(1),
@@ -128,6 +129,8 @@ LAYER = {
     **{k: v for k, v in SETTINGS.items() if k not in ("fold_preprocessing", "equalize")},
     **{k: STRING for k in TYPE_KEYS},
     "weight_offsets": STRING,  # what weight rounding chose (quant/rounding.py encode_offsets)
+    # per output channel: fraction bits more than 'weight' (weight_granularity: channel)
+    "weight_shift": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 8}},
     "bias_correction": {"oneOf": [BOOL, {"type": "array", "items": {"type": "number"}}]},
 }
 FOLDING = {"pe": int_range(1), "simd": int_range(1), "weights": enum(*WEIGHT_PLACES),

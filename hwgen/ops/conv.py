@@ -23,6 +23,11 @@ class Conv(Op):
     # fixed-point formats, set by quantisation
     bias_correction: np.ndarray | None = None  # subtracted from the bias in fixed point only
     weight_fmt: FixedType | None = None
+    # per-channel weight formats (weight_granularity: channel): output channel c's weights, bias
+    # and accumulator have weight_shift[c] more fraction bits than weight_fmt, bias_fmt and
+    # accum_fmt give; the raw integers and their sums are the same as with one format, only the
+    # requantising shift differs per channel (None: every channel 0)
+    weight_shift: np.ndarray | None = None
     weight_rounded: np.ndarray | None = None  # raw weights chosen on calibration data, else nearest
     bias_fmt: FixedType | None = None
     accum_fmt: FixedType | None = None
@@ -132,26 +137,61 @@ class Conv(Op):
             return self.bias
         return (self.bias.astype(np.float64) - self.bias_correction).astype(np.float32)
 
+    # ---- per-channel formats ----------------------------------------------------------------
+    @property
+    def channel_shift(self) -> np.ndarray:
+        """Extra fraction bits of each output channel's weights, bias and accumulator (int64)."""
+        if self.weight_shift is None:
+            return np.zeros(self.out_channels, np.int64)
+        return np.asarray(self.weight_shift, np.int64)
+
+    @property
+    def max_shift(self) -> int:
+        """The largest per-channel shift (0 for one format per tensor)."""
+        return int(self.channel_shift.max(initial=0))
+
+    def _per_channel(self, x: np.ndarray) -> np.ndarray:
+        """x (Cout, ...) scaled by 2**shift per channel: exact, so quantising it with a tensor
+        format quantises each channel with its own."""
+        s = self.channel_shift.reshape((-1,) + (1,) * (np.ndim(x) - 1))
+        return np.ldexp(np.asarray(x, np.float64), s)
+
+    def nearest_weights(self) -> np.ndarray:
+        """Raw weights, each rounded to the nearest value of its channel's format."""
+        return self.weight_fmt.quantize(self._per_channel(self.weight))
+
+    def weight_values(self) -> np.ndarray:
+        """The quantised weights as real numbers (float64)."""
+        s = self.channel_shift.reshape(-1, 1, 1, 1)
+        return np.ldexp(self.weight_raw().astype(np.float64), -(self.weight_fmt.frac + s))
+
+    def bias_raw(self) -> np.ndarray:
+        """Raw biases, each at its channel's bias format."""
+        return self.bias_fmt.quantize(self._per_channel(self.fixed_bias))
+
     def weight_raw(self) -> np.ndarray:
         """Quantised weights: those chosen by rounding optimisation, else each weight rounded to
         the nearest grid value (cached per format: the golden model reuses them for every image)."""
         if self.weight_rounded is not None:
             return self.weight_rounded
+        key = (self.weight_fmt, None if self.weight_shift is None else self.channel_shift.tobytes())
         cached = getattr(self, "_weight_raw", None)
-        if cached is None or cached[0] != self.weight_fmt:
-            cached = (self.weight_fmt, self.weight_fmt.quantize(self.weight))
+        if cached is None or cached[0] != key:
+            cached = (key, self.nearest_weights())
             self._weight_raw = cached
         return cached[1]
 
     def bias_raw_in_accum(self) -> np.ndarray:
-        """Bias raw integers aligned to the accumulator's fraction (an exact left shift)."""
+        """Bias raw integers aligned to the accumulator's fraction (an exact left shift: a
+        channel's bias and accumulator carry the same per-channel shift)."""
         key = (self.bias_fmt, self.accum_fmt, None if self.bias_correction is None
-               else self.bias_correction.tobytes())
+               else self.bias_correction.tobytes(),
+               None if self.weight_shift is None else self.channel_shift.tobytes())
         cached = getattr(self, "_bias_raw", None)
         if cached is None or cached[0] != key:
             shift = self.accum_fmt.frac - self.bias_fmt.frac
             assert shift >= 0, "bias format must not be finer than the accumulator"
-            cached = (key, self.bias_fmt.quantize(self.fixed_bias) << shift)
+            cached = (key, self.bias_raw() << shift)
             self._bias_raw = cached
         return cached[1]
 
@@ -192,4 +232,8 @@ class Conv(Op):
             acc = self.accum_fmt.cast(acc, self.accum_fmt.frac)
         if self.relu:
             acc = np.maximum(acc, 0)
-        return acc, self.accum_fmt.frac
+        top = self.max_shift
+        if top == 0:
+            return acc, self.accum_fmt.frac
+        # channel c is at accum frac + shift[c]: align every channel on the finest, exactly
+        return acc << (top - self.channel_shift)[:, None, None], self.accum_fmt.frac + top

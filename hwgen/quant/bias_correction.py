@@ -36,7 +36,7 @@ class CalibrationRun:
         conv: Conv = node.op
         t = node.inputs[0]
         in_fmt = self.graph.tensors[t].fmt
-        wq = conv.weight_fmt.dequantize(conv.weight_raw())
+        wq = conv.weight_values()
         total = np.zeros(conv.out_channels)
         for xq, xf in zip(self.fixed[t], self.float[t]):
             diff = conv.linear_float(in_fmt.dequantize(xq), wq) - conv.linear_float(xf, conv.weight)

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "calibration": "mse",  # activations: max | percentile | mse
     "percentile": 99.99,
     "weight_calibration": "max",  # weights: max | mse (measured: max keeps more top-1 agreement)
+    "weight_granularity": "tensor",  # weights: one format per tensor | per output channel
     "weight_rounding": "gptq",  # weights: nearest | gptq (error-compensating, see rounding.py)
     "bias_correction": True,  # empirical bias correction on calibration images
     "bias_correction_images": 64,  # images run in fixed point, for bias correction and weight
@@ -154,21 +155,51 @@ def _activation_format(graph: Graph, res: Resolver, owner: str, tensors: list[st
                          s["calibration"], float(s["percentile"]), s["rounding"], s["overflow"])
 
 
+#: the most extra fraction bits a channel's weights get over the layer's widest channel (the
+#: kernels' requantiser aligns each channel by a shift of up to this many bits)
+MAX_WEIGHT_SHIFT = 8
+
+
+def _weight_formats(name: str, conv: Conv, res: Resolver) -> tuple[FixedType, np.ndarray | None]:
+    """A conv's weight format and, per output channel, how many fraction bits more its own
+    weights have (None: one format for the whole tensor)."""
+    s = res.settings(name)
+    bits, policy = int(s["weight_bits"]), s["weight_calibration"]
+    explicit = res.explicit_type(name, "weight")
+    given = s.get("weight_shift")
+    if given is not None:
+        shifts = np.asarray(given, np.int64)
+        if shifts.shape != (conv.out_channels,):
+            raise HwgenError(f"layer {name!r}: weight_shift has {shifts.size} values for "
+                             f"{conv.out_channels} output channels")
+        if explicit is None:
+            raise HwgenError(f"layer {name!r}: weight_shift needs the 'weight' format it is "
+                             "relative to")
+        return explicit, (shifts if shifts.any() else None)
+    if s["weight_granularity"] == "tensor":
+        return explicit or weight_format(conv.weight, bits, policy), None
+    fracs = np.array([weight_format(wc, bits, policy).frac for wc in conv.weight])
+    base = explicit or FixedType(bits, bits - int(fracs.min()), True, "AP_RND_CONV", "AP_SAT")
+    shifts = np.clip(fracs - base.frac, 0, MAX_WEIGHT_SHIFT)
+    return base, (shifts if shifts.any() else None)
+
+
 def _accum_format(conv: Conv, in_fmt: FixedType) -> FixedType:
-    """Signed accumulator that no sum of products plus bias can overflow, for any input."""
+    """Signed accumulator that no sum of products plus bias can overflow, for any input (the
+    raw sums of every channel, whatever its format)."""
     w = np.abs(conv.weight_raw().reshape(conv.out_channels, -1)).sum(axis=1)
     x_max = max(abs(in_fmt.min_raw), in_fmt.max_raw)
     frac = in_fmt.frac + conv.weight_fmt.frac
-    bias = np.abs(conv.bias_fmt.quantize(conv.fixed_bias)) << max(frac - conv.bias_fmt.frac, 0)
+    bias = np.abs(conv.bias_raw()) << max(frac - conv.bias_fmt.frac, 0)
     bound = int((w.astype(np.int64) * x_max + bias).max(initial=1))
     width = max(int(math.ceil(math.log2(bound + 1))), 1) + 1
     return FixedType(width, width - frac, True)
 
 
 def _bias_format(conv: Conv, width: int, accum_frac: int) -> FixedType:
-    """Power-of-two format from the bias values, never finer than the accumulator (so adding it is
-    an exact shift)."""
-    f = weight_format(conv.fixed_bias, width, "max")
+    """Power-of-two format from the bias values (each scaled by its channel's shift), never finer
+    than the accumulator (so adding it is an exact shift)."""
+    f = weight_format(conv._per_channel(conv.fixed_bias), width, "max")
     if f.frac > accum_frac:
         f = FixedType(width, width - accum_frac, True, f.rounding, f.overflow)
     return f
@@ -230,8 +261,7 @@ def quantize(graph: Graph, cfg: dict | None = None, stats: dict[str, TensorStats
 
 def _quantize_conv(node, in_fmt: FixedType, res: Resolver, run: CalibrationRun | None) -> None:
     conv, s = node.op, res.settings(node.name)
-    conv.weight_fmt = res.explicit_type(node.name, "weight") or weight_format(
-        conv.weight, int(s["weight_bits"]), s["weight_calibration"])
+    conv.weight_fmt, conv.weight_shift = _weight_formats(node.name, conv, res)
     conv.weight_rounded = _rounded_weights(node, s, run)
     explicit = s.get("bias_correction")
     if isinstance(explicit, list):
@@ -261,13 +291,13 @@ def _rounded_weights(node, s: dict, run: CalibrationRun | None) -> np.ndarray | 
     conv = node.op
     if s.get("weight_offsets") is not None:
         try:
-            return decode_offsets(s["weight_offsets"], conv.weight_fmt.quantize(conv.weight),
-                                  conv.weight_fmt)
+            return decode_offsets(s["weight_offsets"], conv.nearest_weights(), conv.weight_fmt)
         except HwgenError as exc:
             raise HwgenError(f"layer {node.name!r}: {exc}") from None
     if run is None or s["weight_rounding"] == "nearest":
         return None
-    return gptq_round(conv.weight, conv.weight_fmt, *input_moments(run.columns(node)))
+    return gptq_round(conv.weight, conv.weight_fmt, *input_moments(run.columns(node)),
+                      shift=conv.channel_shift)
 
 
 def _check_concats(graph: Graph) -> None:
@@ -289,9 +319,11 @@ def resolved_config(graph: Graph, cfg: dict | None = None) -> dict:
         if isinstance(node.op, Conv):
             entry.update(weight=node.op.weight_fmt.cpp(), bias=node.op.bias_fmt.cpp(),
                          accum=node.op.accum_fmt.cpp())
+            if node.op.weight_shift is not None:
+                entry["weight_shift"] = [int(v) for v in node.op.weight_shift]
             if node.op.weight_rounded is not None:
-                entry["weight_offsets"] = encode_offsets(
-                    node.op.weight_rounded, node.op.weight_fmt.quantize(node.op.weight))
+                entry["weight_offsets"] = encode_offsets(node.op.weight_rounded,
+                                                         node.op.nearest_weights())
             if node.op.bias_correction is not None:
                 entry["bias_correction"] = [float(v) for v in node.op.bias_correction]
         if node.name in owners:

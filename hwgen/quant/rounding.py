@@ -41,9 +41,11 @@ def input_moments(columns) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gptq_round(weight: np.ndarray, fmt: FixedType, h: np.ndarray, c: np.ndarray | None = None,
-               damping: float | None = None) -> np.ndarray:
+               damping: float | None = None, shift: np.ndarray | None = None) -> np.ndarray:
     """Raw integers of ``fmt`` for ``weight`` (Cout, ...) given the moments H and C (d, d) of the
-    layer's d = prod(weight.shape[1:]) inputs; without C, plain GPTQ (the inputs taken as exact)."""
+    layer's d = prod(weight.shape[1:]) inputs; without C, plain GPTQ (the inputs taken as exact).
+    ``shift``: per output channel, fraction bits more than ``fmt`` (per-channel formats; the rows
+    are independent, so each simply rounds on its own grid)."""
     shape = weight.shape
     w = weight.reshape(shape[0], -1).astype(np.float64)
     h = np.array(h, dtype=np.float64)
@@ -54,7 +56,7 @@ def gptq_round(weight: np.ndarray, fmt: FixedType, h: np.ndarray, c: np.ndarray 
     target = w if c is None else _least_squares(w, h, c, lam)
     order = np.argsort(-np.diag(h), kind="stable")
     u = _inverse_cholesky(h[np.ix_(order, order)])
-    q = _quantise_columns(target[:, order], u, fmt)
+    q = _quantise_columns(target[:, order], u, fmt, shift)
     raw = np.empty_like(q)
     raw[:, order] = q
     return raw.reshape(shape)
@@ -73,11 +75,12 @@ def _inverse_cholesky(h):
     return np.linalg.cholesky(np.linalg.inv(h)).T
 
 
-def _quantise_columns(w, u, fmt: FixedType, block: int = 64) -> np.ndarray:
+def _quantise_columns(w, u, fmt: FixedType, shift=None, block: int = 64) -> np.ndarray:
     """Column by column; the errors of a block of columns reach the later columns in one product
     (the same arithmetic as one column at a time, with far fewer passes over W)."""
     w = w.copy()
-    scale = 2.0 ** fmt.frac
+    scale = np.ldexp(1.0, fmt.frac + (np.zeros(w.shape[0], np.int64) if shift is None
+                                      else np.asarray(shift, np.int64)))
     raw = np.empty(w.shape, dtype=np.int64)
     for b0 in range(0, w.shape[1], block):
         b1 = min(b0 + block, w.shape[1])
