@@ -11,7 +11,8 @@ import contextlib
 import contextvars
 import os
 import sys
-from typing import Iterable, Iterator
+import threading
+from typing import Callable, Iterable, Iterator
 
 from .errors import HwgenError
 
@@ -82,3 +83,35 @@ def iterate(items: Iterable, desc: str, unit: str = "it", total: int | None = No
         for item in items:
             yield item
             b.update()
+
+
+@contextlib.contextmanager
+def watch(desc: str, unit: str = "it", total: int | None = None,
+          poll: Callable[[], tuple[int, str]] | None = None, every: float = 0.5):
+    """A bar for a step that runs in a child process (a compiler, a simulator, Yosys): while the
+    body runs, a thread asks ``poll`` for (work done, what it is doing), read from the files the
+    child writes, and redraws the bar (the elapsed time too, without ``poll``)."""
+    with bar(desc, total, unit) as b:
+        if b.disable:
+            yield b
+            return
+        stop = threading.Event()
+
+        def show() -> None:
+            if poll is not None:
+                done, label = poll()
+                b.n = done
+                b.set_postfix_str(label, refresh=False)
+            b.refresh()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                show()
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        try:
+            yield b
+        finally:
+            stop.set()
+            thread.join()

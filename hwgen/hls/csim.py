@@ -15,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..errors import HwgenError
+from ..results import save as save_result
 from ..toolchain import ap_types_include, cxx
 from ..project import PROJECT_FILE, Project
 
@@ -152,7 +154,8 @@ def run_csim(project_dir: str | Path, images: int = 1, trace: bool = False) -> C
     if images < 1:
         raise HwgenError("--images must be at least 1")
     project.ensure_vectors(images)
-    exe, compile_s = _compile(project, trace)
+    with progress.watch("C-simulation: compiling"):
+        exe, compile_s = _compile(project, trace)
     data = project.dir / "tb" / "tb_data"
     for i in range(images):
         (data / f"output_{i}.bin").unlink(missing_ok=True)
@@ -161,9 +164,11 @@ def run_csim(project_dir: str | Path, images: int = 1, trace: bool = False) -> C
         shutil.rmtree(project.dir / "build" / "trace", ignore_errors=True)
         (project.dir / "build" / "trace").mkdir(parents=True)
     t = time.perf_counter()
+    done = lambda: (sum((data / f"output_{i}.bin").is_file() for i in range(images)), "")  # noqa: E731
     try:
-        proc = subprocess.run([str(exe), str(data), str(images)], capture_output=True, text=True,
-                              env=env, cwd=project.dir)
+        with progress.watch("C-simulation", "img", images, done):
+            proc = subprocess.run([str(exe), str(data), str(images)], capture_output=True,
+                                  text=True, env=env, cwd=project.dir)
     except OSError as exc:  # e.g. made non-executable or replaced since the check above
         raise HwgenError(f"{exe}: cannot run the testbench ({exc.strerror or exc})") from None
     run_s = time.perf_counter() - t
@@ -192,6 +197,7 @@ def run_csim(project_dir: str | Path, images: int = 1, trace: bool = False) -> C
     if trace:
         result.diverging_layer = project.first_diverging_layer(project.dir / "build" / "trace",
                                                                 images)
+    save_result(project.dir, "csim", result.as_dict())  # for hwgen report
     return result
 
 

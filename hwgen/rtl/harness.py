@@ -123,6 +123,9 @@ class Bench:
             ends.append(self.cycles())
             counts.append(ddr.read() if ddr else (0, 0))
             self.check(i, frame, where)
+            if self.cfg.get("progress"):  # hwgen rtlsim's progress bar counts the lines
+                with open(self.cfg["progress"], "a") as f:
+                    f.write(f"{where} {i}\n")
         return ends, counts
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..errors import HwgenError
 from ..project import VECTOR_DIR, Project
+from ..results import save as save_result
 from .generate import LIBRARY, RTL_DIR, SIM_DIR, SIM_LIBRARY, SIM_TOP, TOP
 
 HARNESS = "hwgen.rtl.harness"
@@ -146,13 +148,17 @@ def run_rtlsim(project_dir: str | Path, images: int = 1, seed: int = 1,
            "in": stream["in"], "out": stream["out"], "clock_ns": 1000.0 / clock_mhz,
            "estimated_cycles_per_frame": est or 100_000, "gap": gap,
            "backpressure": backpressure, "result": str(result_file),
+           "progress": str(build / PROGRESS_FILE),
            "ddr": {**ddr, "base": DDR_BASE} if params else {}}
     (build / "config.json").write_text(json.dumps(cfg, indent=2))
 
     top = SIM_TOP if sources is None else project.top
-    build_s, sim_s = cocotb_run(files, top, build, run_dir, HARNESS,
-                                {"HWGEN_RTLSIM_CONFIG": str(build / "config.json")}, seed,
-                                params)
+    (build / PROGRESS_FILE).unlink(missing_ok=True)
+    with progress.watch("RTL simulation", "frame", max(images, 2) + images,
+                        lambda: _frames_done(build / PROGRESS_FILE)):
+        build_s, sim_s = cocotb_run(files, top, build, run_dir, HARNESS,
+                                    {"HWGEN_RTLSIM_CONFIG": str(build / "config.json")}, seed,
+                                    params)
     if not result_file.is_file():
         tail = _tail(build / "sim.log")
         raise HwgenError(f"{project.dir}: the simulation did not finish (deadlock or crash): "
@@ -171,7 +177,20 @@ def run_rtlsim(project_dir: str | Path, images: int = 1, seed: int = 1,
                    "gbytes_per_s": bytes_per_frame * res.fps / 1e9,
                    "stall_cycles_per_frame": r["ddr_stall_cycles_per_frame"],
                    "protocol_errors": r["ddr_errors"]}
+    save_result(project.dir, "rtlsim", {**res.as_dict(),  # for hwgen report
+                                        "sources": str(sources) if sources else None})
     return res
+
+
+#: the harness appends a line to it per frame it has checked (hwgen rtlsim's progress bar)
+PROGRESS_FILE = "frames_done.txt"
+
+
+def _frames_done(path: Path) -> tuple[int, str]:
+    try:
+        return len(path.read_bytes().splitlines()), "simulating"
+    except OSError:
+        return 0, "Verilator build"
 
 
 #: where the simulation's DDR model puts the weight buffer (the driver's buffer on the board)

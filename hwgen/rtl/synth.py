@@ -40,7 +40,9 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .. import progress
 from ..errors import HwgenError
+from ..results import save as save_result
 from .generate import RTL_DIR, TOP
 
 #: board family (boards/*.yaml) -> synth_xilinx -family
@@ -283,8 +285,9 @@ def run_synth(project_dir: str | Path, board: str | Path | None = None,
     argv = cmd + ["-q", "-l", f"{rel}/yosys.log", "-s", f"{rel}/synth.ys"]
     t = time.perf_counter()
     try:
-        proc = subprocess.run(argv, cwd=rtl, stdin=subprocess.DEVNULL, capture_output=True,
-                              text=True, errors="replace")
+        with progress.watch("Yosys", "pass", poll=_LogPasses(log)):
+            proc = subprocess.run(argv, cwd=rtl, stdin=subprocess.DEVNULL, capture_output=True,
+                                  text=True, errors="replace")
     except OSError as exc:
         raise HwgenError(f"cannot run Yosys ({' '.join(cmd[:1])}): {exc.strerror or exc}") from None
     seconds = time.perf_counter() - t
@@ -308,7 +311,32 @@ def run_synth(project_dir: str | Path, board: str | Path | None = None,
         log=str(log), stat=str(stat_json), script=str(ys), cells=dict(sorted(cells.items())),
         dsp_by_source=by_src, estimate=est, estimate_ratio=_ratios(est, n))
     (out / "result.json").write_text(json.dumps(res.as_dict(), indent=2))
+    save_result(project.dir, "synth", res.as_dict())  # for hwgen report
     return res
+
+
+_PASS = re.compile(r"^\d+\. Executing (.+?)\.?$", re.M)  # a top-level pass in Yosys' log
+
+
+class _LogPasses:
+    """Top-level passes Yosys has begun, and the last one's name (the progress bar), reading
+    only what the log grew by since the last call (it reaches tens of MB)."""
+
+    def __init__(self, log: Path):
+        self.log, self.pos, self.count, self.last = log, 0, 0, "reading the design"
+
+    def __call__(self) -> tuple[int, str]:
+        try:
+            with open(self.log, "rb") as f:
+                f.seek(self.pos)
+                chunk = f.read()
+        except OSError:
+            return self.count, self.last
+        whole = chunk[:chunk.rfind(b"\n") + 1]  # whole lines only
+        self.pos += len(whole)
+        for name in _PASS.findall(whole.decode(errors="replace")):
+            self.count, self.last = self.count + 1, name[:40]
+        return self.count, self.last
 
 
 def synth_text(r: SynthResult) -> str:

@@ -37,6 +37,8 @@ def test_layers_bit_exact_and_a_wrong_weight_is_caught(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     assert d["images"] == 3 and d["mismatches"] == 0 and d["stress_frames"] == 3
     assert d["timed_frames"] == 3 and d["cycles_per_frame"] > 0 and d["latency_cycles"] > 0
+    # kept in the project for hwgen report: what --json printed
+    assert json.loads((out / "results" / "rtlsim.json").read_text()) == {**d, "sources": None}
 
     # c3's first weight word inverted (w -> -w-1): weights are read when the simulation starts,
     # so this needs no rebuild

@@ -91,6 +91,7 @@ def test_synth_reduced_network(tmp_path, capsys):
     assert d["log"] == str(build / "yosys.log") and "SYNTH_XILINX" in (build / "yosys.log").read_text().upper()
     assert json.loads((build / "stat.json").read_text())["modules"]
     assert json.loads((build / "result.json").read_text()) == d
+    assert json.loads((out / "results" / "synth.json").read_text()) == d  # for hwgen report
     # beside the counts: the project's estimate (the RTL backend's model) and estimate / Yosys
     assert d["estimate"] == {k: rep["accelerator"][k] for k in ("lut", "ff", "dsp", "bram36")}
     assert d["estimate_ratio"] == {k: round(e / d[k], 3) if d[k] else None
