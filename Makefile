@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine; each sets up .venv/ itself.
-#   make demo   install, then run the default job on the built-in default
+#   make demo   install, then run the default job on the built-in default and write its page
 #   make test   install, then run the whole test suite
 PY      ?= python3
 VENV    := .venv
@@ -24,6 +24,7 @@ OUT     ?= out/squeezenet1_1-pynq-z2
 demo: $(BIN)/hwgen
 	$(BIN)/hwgen generate $(MODEL) --board pynq-z2 --calib $(DATA)/calib -o $(OUT) --force
 	$(BIN)/hwgen csim $(OUT) --images 5
+	$(BIN)/hwgen report $(OUT)
 
 test: $(BIN)/hwgen
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)

@@ -315,11 +315,12 @@ def run_synth(project_dir: str | Path, board: str | Path | None = None,
     return res
 
 
-_PASS = re.compile(r"^\d+\. Executing (.+?)\.?$", re.M)  # a top-level pass in Yosys' log
+#: a pass in Yosys' log, "5.23. Executing ABC9 pass." (the passes inside synth_xilinx too)
+_PASS = re.compile(r"^\d+(?:\.\d+)*\. Executing (.+?)\.?$", re.M)
 
 
 class _LogPasses:
-    """Top-level passes Yosys has begun, and the last one's name (the progress bar), reading
+    """Passes Yosys has begun, and the last one's name (the progress bar), reading
     only what the log grew by since the last call (it reaches tens of MB)."""
 
     def __init__(self, log: Path):

@@ -21,6 +21,9 @@ def test_wheel_carries_templates_and_boards(tmp_path):
         for p in files:
             assert f"hwgen/{p.relative_to(ROOT).as_posix()}" in names, p
     assert "hwgen/frontend/onnx_loader.py" in names and "hwgen/ops/conv.py" in names
+    pages = list((ROOT / "hwgen" / "htmlpage" / "templates").iterdir())  # hwgen report's
+    assert pages and all(f"hwgen/{p.relative_to(ROOT / 'hwgen').as_posix()}" in names
+                         for p in pages)
 
 
 def test_resources_found_from_checkout():
