@@ -114,7 +114,8 @@ def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
     b_shift = op.accum_fmt.frac - op.bias_fmt.frac
     _check(b_shift >= 0, where, "bias must not be finer than the accumulator")
     w_raw = op.weight_raw()
-    b_raw = op.bias_fmt.quantize(op.fixed_bias)
+    b_raw = op.bias_raw()  # per-channel formats: each channel's bias at its own fraction
+    top = op.max_shift  # per-channel formats: every channel aligned on the finest before the cast
     nf, sf = cout // pe, op.kernel ** 2 * cin // simd
     # the exact sum's register: the largest |partial sum| any input can make, plus a sign bit
     x_mag = max(-x.fmt.min_raw, x.fmt.max_raw)
@@ -136,9 +137,14 @@ def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
         "ACC_W": Param(op.accum_fmt.width), "ACC_SIGNED": Param(op.accum_fmt.signed),
         "ACC_OVF": Param(OVERFLOW_MODES.index(op.accum_fmt.overflow)), "RELU": Param(op.relu),
         "MUL_FABRIC": Param(bool(fold.mul_fabric)),
-        **_cast_params(y.fmt, op.accum_fmt.frac - y.fmt.frac)}
+        **_cast_params(y.fmt, op.accum_fmt.frac + top - y.fmt.frac)}
     packed = pack_conv_weights(w_raw, pe, simd)
     bias_mem = mem_image(np.asarray(b_raw, np.int64).reshape(nf, pe), bw)
+    mems = {bfile: bias_mem}
+    if top > 0:  # the shift ROM: word nf, lane pe = channel nf*PE + pe's shift, in SW bits
+        sfile = f"mem/{ident}_s.mem"
+        params.update({"ALIGN": Param(top), "S_FILE": Param(sfile)})
+        mems[sfile] = mem_image(op.channel_shift.reshape(nf, pe), top.bit_length())
     widths = [in_lanes * x.fmt.width], pe * y.fmt.width
     stage = layer_stage(graph, node, fold)
     if mode == 2:  # the window buffer where the estimator booked it
@@ -156,10 +162,10 @@ def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
                        "W_SIGNED": Param(op.weight_fmt.signed),
                        "BLOCK": Param(stage.params["block"]),
                        "BEATS": Param(stage.params["beats"]), "ADDR_W": Param(32)})
-        return Kernel("hwgen_conv_ddr", ident, params, *widths, {bfile: bias_mem},
+        return Kernel("hwgen_conv_ddr", ident, params, *widths, mems,
                       ddr=stage.ddr, ddr_port="w_" + cpp_ident(node.name))
     params["W_STORAGE"] = Param(W_STORAGE[fold.storage])
-    mems = {wfile: mem_image(packed.reshape(nf * sf, simd * pe), ww), bfile: bias_mem}
+    mems = {wfile: mem_image(packed.reshape(nf * sf, simd * pe), ww), **mems}
     return Kernel("hwgen_conv", ident, params, *widths, mems)
 
 

@@ -52,6 +52,7 @@ module hwgen_add #(
         .OVF(OVF)
     ) u_cast (
         .x(s),
+        .shift(1'b0),
         .y(y[l*OW+:OW])
     );
   end

@@ -46,7 +46,9 @@ module hwgen_conv #(
     parameter int RND = 0,
     parameter int OW = 8,
     parameter bit OSIGNED = 1,
-    parameter int OVF = 1
+    parameter int OVF = 1,
+    parameter int ALIGN = 0,  // per-channel weight formats: the largest shift (hwgen_mvau)
+    parameter S_FILE = ""  // and the channels' shifts
 ) (
     input  logic                  clk,
     input  logic                  rst_n,
@@ -108,7 +110,9 @@ module hwgen_conv #(
       .RND(RND),
       .OW(OW),
       .OSIGNED(OSIGNED),
-      .OVF(OVF)
+      .OVF(OVF),
+      .ALIGN(ALIGN),
+      .S_FILE(S_FILE)
   ) u_mvau (
       .clk(clk),
       .rst_n(rst_n),

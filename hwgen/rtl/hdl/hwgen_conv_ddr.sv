@@ -59,6 +59,8 @@ module hwgen_conv_ddr #(
     parameter int OW = 8,
     parameter bit OSIGNED = 1,
     parameter int OVF = 1,
+    parameter int ALIGN = 0,  // per-channel weight formats: the largest shift (hwgen_mvau)
+    parameter S_FILE = "",  // and the channels' shifts
     parameter WIN_STORAGE = "auto",  // window buffer (MODE 2): "auto", "block", "distributed"
     parameter XBUF_STORAGE = "auto",  // the MVAU's input block and output buffer: the same
     parameter OBUF_STORAGE = "auto",
@@ -242,7 +244,9 @@ module hwgen_conv_ddr #(
       .RND(RND),
       .OW(OW),
       .OSIGNED(OSIGNED),
-      .OVF(OVF)
+      .OVF(OVF),
+      .ALIGN(ALIGN),
+      .S_FILE(S_FILE)
   ) u_mvau (
       .clk(clk),
       .rst_n(rst_n),

@@ -60,6 +60,7 @@ module hwgen_gap #(
         .OVF(OVF)
     ) u_cast (
         .x(prod),
+        .shift(1'b0),
         .y(y[l*OW+:OW])
     );
   end

@@ -106,6 +106,7 @@ module hwgen_maxpool #(
         .OVF(OVF)
     ) u_cast (
         .x({SIGNED && cur[l*W+W-1], cur[l*W+:W]}),
+        .shift(1'b0),
         .y(y[l*OW+:OW])
     );
   end

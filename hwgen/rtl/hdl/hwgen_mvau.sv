@@ -11,6 +11,10 @@
 // hwgen.hls.kernels.pack_conv_weights. Bias memory B_FILE: NF words of PE biases.
 // The sum is exact (ACCW bits, sized by the generator from the actual weights); hwgen_requant then
 // applies the accumulator's overflow mode, ReLU and the cast to the output format.
+// Per-channel weight formats (ALIGN > 0, the largest channel shift): shift memory S_FILE, NF words
+// of PE shifts of SW bits (lane pe at bits [pe*SW +: SW]: channel nf*PE + pe's extra fraction
+// bits), read with the bias and carried down the pipeline with its sums to hwgen_requant, which
+// aligns each channel before the cast. ALIGN = 0: no shift memory, the logic as without it.
 // MUL_FABRIC = 1: every product in LUTs, never a DSP48 (hwgen_fabric_mul). Same value either way.
 // W_STORAGE: "block", "distributed" or "auto" -- the weight ROM's (* rom_style *) (Vivado, UG901:
 // block RAM or a LUT ROM); "auto" leaves it to the tool. Yosys' memory_libmap reads rom_style too
@@ -42,7 +46,9 @@ module hwgen_mvau #(
     parameter int RND = 0,
     parameter int OW = 8,
     parameter bit OSIGNED = 1,
-    parameter int OVF = 1
+    parameter int OVF = 1,
+    parameter int ALIGN = 0,  // per-channel formats: the largest shift (see above)
+    parameter S_FILE = ""
 ) (
     input  logic               clk,
     input  logic               rst_n,
@@ -59,6 +65,7 @@ module hwgen_mvau #(
   localparam int WAW = $clog2(WMEM) > 0 ? $clog2(WMEM) : 1;
   localparam int NFW = $clog2(NF) > 0 ? $clog2(NF) : 1;
   localparam int SFW = $clog2(SF) > 0 ? $clog2(SF) : 1;
+  localparam int SW = ALIGN > 0 ? $clog2(ALIGN + 1) : 1;  // bits of one channel's shift
 
   // the bias ROM is small: LUTs (as the HLS kernel binds it: rom_1p lutram)
 `ifdef YOSYS
@@ -210,6 +217,30 @@ module hwgen_mvau #(
     end
   end
 
+  // ---- the channels' shifts: read with the bias, held with the sums ------------------------------
+  logic [PE*SW-1:0] s3_q;  // the shifts of the channels in acc
+  if (ALIGN > 0) begin : g_shift
+`ifdef YOSYS
+    (* rom_style = "logic" *)  // as the bias ROM
+`else
+    (* rom_style = "distributed" *)
+`endif
+    logic [PE*SW-1:0] smem[NF];
+    if (S_FILE != "") begin : g_init
+      initial $readmemh(S_FILE, smem);
+    end
+    logic [PE*SW-1:0] s_q, s2_q;
+    always_ff @(posedge clk) begin
+      if (en) begin
+        s_q <= smem[nf];
+        s2_q <= s_q;
+      end
+      if (en && s2_valid) s3_q <= s2_q;
+    end
+  end else begin : g_noshift
+    assign s3_q = '0;
+  end
+
   // ---- stage 4: requantise into the output register ------------------------------------------
   logic [PE*OW-1:0] y;
   for (genvar pe = 0; pe < PE; pe++) begin : g_out
@@ -224,9 +255,12 @@ module hwgen_mvau #(
         .RND(RND),
         .OW(OW),
         .OSIGNED(OSIGNED),
-        .OVF(OVF)
+        .OVF(OVF),
+        .ALIGN(ALIGN),
+        .SW(SW)
     ) u_requant (
         .x(acc[pe*ACCW+:ACCW]),
+        .shift(s3_q[pe*SW+:SW]),
         .y(y[pe*OW+:OW])
     );
   end

@@ -12,7 +12,9 @@
 // The same sums, requantisation and output order as hwgen_mvau: bit-identical results.
 // Weight stream: NF*SF words per block in (nf, sf) order, word layout as hwgen_mvau's weight
 // memory (element s*PE + pe at bits [(s*PE + pe)*WW +: WW], signed). Bias memory B_FILE: NF words
-// of PE biases. MUL_FABRIC: products in LUTs, as in hwgen_mvau.
+// of PE biases. MUL_FABRIC: products in LUTs, as in hwgen_mvau. ALIGN, S_FILE: per-channel
+// formats as in hwgen_mvau (the shift word read with the bias, held with the sums it belongs to
+// down to the requantiser in front of the output buffer).
 // Cycles per block (input and weights on time, output never blocked):
 //   BLOCK*SF + NF*SF*BLOCK + 4 + BLOCK*NF   (4: the compute pipeline drains before emitting)
 // Buffers: xbuf (BLOCK*SF words of SIMD*XW bits, one write and one registered read per cycle),
@@ -43,6 +45,8 @@ module hwgen_mvau_ddr #(
     parameter int OW = 8,
     parameter bit OSIGNED = 1,
     parameter int OVF = 1,
+    parameter int ALIGN = 0,  // per-channel formats (hwgen_mvau)
+    parameter S_FILE = "",
     // the input block and output buffers where the estimator booked them (hwgen_ram)
     parameter XBUF_STORAGE = "auto",
     parameter OBUF_STORAGE = "auto"
@@ -68,6 +72,7 @@ module hwgen_mvau_ddr #(
   localparam int PBW = $clog2(BLOCK) > 0 ? $clog2(BLOCK) : 1;
   localparam int NFW = $clog2(NF) > 0 ? $clog2(NF) : 1;
   localparam int SFW = $clog2(SF) > 0 ? $clog2(SF) : 1;
+  localparam int SW = ALIGN > 0 ? $clog2(ALIGN + 1) : 1;  // bits of one channel's shift
   localparam logic [1:0] LOAD = 2'd0, COMPUTE = 2'd1, DRAIN = 2'd2, EMIT = 2'd3;
 
 
@@ -252,6 +257,28 @@ module hwgen_mvau_ddr #(
     fin_oa <= s2_oa;
   end
 
+  // ---- the channels' shifts: read with the bias, held with the sums ------------------------------
+  logic [PE*SW-1:0] fin_s;  // the shifts of the channels in fin_q
+  if (ALIGN > 0) begin : g_shift
+`ifdef YOSYS
+    (* rom_style = "logic" *)  // as the bias ROM
+`else
+    (* rom_style = "distributed" *)
+`endif
+    logic [PE*SW-1:0] smem[NF];
+    if (S_FILE != "") begin : g_init
+      initial $readmemh(S_FILE, smem);
+    end
+    logic [PE*SW-1:0] s_q, s2_q;
+    always_ff @(posedge clk) begin
+      s_q <= smem[nf];
+      s2_q <= s_q;
+      fin_s <= s2_q;
+    end
+  end else begin : g_noshift
+    assign fin_s = '0;
+  end
+
   // ---- stage 4: requantise into the output buffer ---------------------------------------------
   logic [PE*OW-1:0] y;
   for (genvar pe = 0; pe < PE; pe++) begin : g_out
@@ -266,9 +293,12 @@ module hwgen_mvau_ddr #(
         .RND(RND),
         .OW(OW),
         .OSIGNED(OSIGNED),
-        .OVF(OVF)
+        .OVF(OVF),
+        .ALIGN(ALIGN),
+        .SW(SW)
     ) u_requant (
         .x(fin_q[pe*ACCW+:ACCW]),
+        .shift(fin_s[pe*SW+:SW]),
         .y(y[pe*OW+:OW])
     );
   end
