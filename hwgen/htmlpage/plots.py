@@ -35,6 +35,12 @@ def _svg(fig, name: str) -> str:
     return text[text.index("<svg"):]  # inline: no XML prologue or doctype
 
 
+def _legend_above(ax) -> None:
+    """Over the plot, where no bar can be hidden behind it."""
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), fontsize=8, frameon=False, ncol=3,
+              borderaxespad=0.2)
+
+
 def _layer_axes(n_layers: int, columns: int = 1, width: float = 9.0):
     fig, axes = plt.subplots(1, columns, sharey=True, squeeze=False,
                              figsize=(width, 0.8 + ROW_INCHES * n_layers))
@@ -67,7 +73,7 @@ def cycles_plot(layers: list[dict], bottleneck: str, clock_mhz: float,
                    label=f"RTL simulation: {fmt_count(measured)} cycles/frame, "
                          f"{clock_mhz * 1e6 / measured:.1f} frames/s")
     ax.set_xlabel(f"cycles per frame (clock {clock_mhz:g} MHz)")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend_above(ax)
     return _svg(fig, "cycles")
 
 
@@ -106,7 +112,7 @@ def budget_plot(report: dict, synth: dict | None = None) -> str:
     ax.set_xlim(0, max(100.0, math.ceil(max(a + p for a, p in zip(acc, plat)) / 10) * 10))
     ax.set_xlabel(f"% of the {report['part']}")
     ax.tick_params(labelsize=8)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend_above(ax)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return _svg(fig, "budget")
@@ -116,14 +122,14 @@ def weights_plot(layers: list[dict]) -> str:
     """Weight kbit of each layer that has weights, coloured by where they live."""
     rows = [r for r in layers if r.get("weights")]
     fig, (ax,) = _layer_axes(len(rows))
-    for where, colour in STORAGE_COLOURS.items():
-        mine = [r for r in rows if r["weights"] == where]
+    for where, colour in STORAGE_COLOURS.items():  # numeric rows: the layers' own order
+        mine = [(i, r) for i, r in enumerate(rows) if r["weights"] == where]
         if mine:
-            ax.barh([r["name"] for r in mine], [r["weight_bits"] / 1000 for r in mine],
+            ax.barh([i for i, _ in mine], [r["weight_bits"] / 1000 for _, r in mine],
                     color=colour, label=where)
-    ax.set_yticks(range(len(rows)), [r["name"] for r in rows])  # keep the layers' order
+    ax.set_yticks(range(len(rows)), [r["name"] for r in rows])
     ax.set_xlabel("weights, kbit")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _legend_above(ax)
     return _svg(fig, "weights")
 
 

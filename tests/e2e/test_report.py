@@ -138,8 +138,8 @@ def test_rtl_page_with_measurements(projects, capsys, tmp_path):
               "ddr": {}, "sources": None}
     yosys = {k: int(rep["accelerator"][k] * 0.9) for k in ("lut", "ff", "dsp", "bram36")}
     synth = {**yosys, "fits": True, "over": [], "cap": rep["cap"], "yosys_version": "0.70",
-             "seconds": 1.0, "estimate_ratio": {k: round(rep["accelerator"][k] / v, 3)
-                                                for k, v in yosys.items() if v}}
+             "seconds": 1.0, "estimate_ratio": {k: round(rep["accelerator"][k] / v, 3) if v
+                                                else None for k, v in yosys.items()}}
     (rtl / "results").mkdir()
     (rtl / "results" / "rtlsim.json").write_text(json.dumps(rtlsim))
     (rtl / "results" / "synth.json").write_text(json.dumps(synth))
