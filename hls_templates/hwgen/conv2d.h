@@ -6,8 +6,8 @@
 //   in  : hls::stream<Pack<in_t, IN_LANES>>   (IN_C, IN_H, IN_W), raster order
 //   out : hls::stream<Pack<out_t, PE>>        (OUT_C, OUT_H, OUT_W), raster order, PE lanes
 //   weights : const w_word_t [NF*SF]   ROM words ap_uint<PE*SIMD*W> of PE*SIMD raw weights
-//   bias    : const b_word_t [NF]      ROM words ap_uint<PE*Wb> of PE raw biases (word nf:
-//                                      channels nf*PE ..); layout of both below
+//   bias    : const b_word_t [NF]      ROM words ap_uint<PE*(Wb+SHIFT_BITS)> of PE raw biases
+//                                      and shifts (word nf: channels nf*PE ..); layout below
 //
 // What it computes (bit-exact with hwgen.ops.Conv.exact followed by the cast to the output format):
 //   acc = sum over (ky, kx, ci) of w[co][ci][ky][kx] * x[ci][oy*S-PAD_T+ky][ox*S-PAD_L+kx]
@@ -19,6 +19,13 @@
 //   The sum is carried in a register that cannot overflow (or, when acc_t wraps, in exactly
 //   acc_t's width, which wraps identically).
 //
+// Per-channel formats (MAX_SHIFT > 0; hwgen.ops.Conv.weight_shift): output channel co's
+//   weights, bias and sum have shift[co] (0..MAX_SHIFT) fraction bits more than weight_t,
+//   bias_t and acc_t say. The raw integers and their sums are computed exactly as above; only
+//   the final cast differs: out = (out_t) (acc read with ACC_FRAC + shift[co] fraction bits),
+//   done as an exact left shift by MAX_SHIFT - shift[co] onto a MAX_SHIFT bits wider type and
+//   one ap_fixed assignment. shift[co] sits in the bias ROM, above the bias (layout below).
+//
 // CFG (hls4ml-style traits struct emitted by hwgen/hls/kernels.py):
 //   typedef in_t      ap_[u]fixed of the input stream
 //   typedef out_t     ap_[u]fixed of the output stream
@@ -28,6 +35,8 @@
 //   static const unsigned IN_H, IN_W, IN_C, OUT_H, OUT_W, OUT_C
 //   static const unsigned K, STRIDE, PAD_T, PAD_L, PAD_B, PAD_R      (PAD_T, PAD_L < K)
 //   static const bool     RELU
+//   static const int      SHIFT_BITS, MAX_SHIFT  per-channel formats: bits of a shift in the
+//                                   bias ROM, the largest shift (both 0: one format per tensor)
 //   static const unsigned PE        output channels computed in parallel (divides OUT_C)
 //   static const unsigned SIMD      input channels multiplied in parallel (divides IN_C)
 //   static const unsigned IN_LANES  channels per input word (divides IN_C; one of IN_LANES, SIMD
@@ -41,8 +50,9 @@
 // output channel co = nf*PE + pe. The ROM holds WMEM = NF*SF words; each word is ONE scalar
 // w_word_t = ap_uint<PE*SIMD*W> (W = weight_t's width), word nf*SF + sf carrying weight
 // w[co][ci][ky][kx] in lane k = s*PE + pe, i.e. at bits [k*W, k*W + W) as its raw W-bit
-// two's-complement pattern. The bias ROM holds NF words b_word_t = ap_uint<PE*Wb>, bias of channel
-// nf*PE + pe at bits [pe*Wb, pe*Wb + Wb). This is finn-hlslib's and FINN's ROM form (one
+// two's-complement pattern. The bias ROM holds NF words b_word_t = ap_uint<PE*L>, L = Wb +
+// SHIFT_BITS: channel nf*PE + pe has its raw bias at bits [pe*L, pe*L + Wb) and its shift
+// (unsigned) at [pe*L + Wb, pe*L + L). This is finn-hlslib's and FINN's ROM form (one
 // ap_uint<SIMD*W> word per PE and tile, lanes unpacked with constant part-selects); the generated
 // header (hwgen.hls.kernels.KernelArray) initialises each word from a hex string,
 // ap_uint<N>("0x...", 16), as FINN's data packing does (finn.util.data_packing.numpy_to_hls_code).
@@ -133,13 +143,22 @@ struct conv_traits {
   static const bool W_SIGNED = fixed_traits<typename CFG::weight_t>::is_signed;
   static const int B_BITS = fixed_traits<typename CFG::bias_t>::width;
   static const bool B_SIGNED = fixed_traits<typename CFG::bias_t>::is_signed;
-  /// one ROM word: the PE*SIMD weights of one (nf, sf) step; one bias word: PE biases (lane l
-  /// at bits [l*W, l*W + W), see "Weight layout")
+  /// per-channel weight formats ("Per-channel formats" above): each bias lane carries its
+  /// channel's shift (0..MAX_SHIFT) in SHIFT_BITS above the raw bias; 0: one format per tensor
+  static const int SHIFT_BITS = CFG::SHIFT_BITS;
+  static const int MAX_SHIFT = CFG::MAX_SHIFT;
+  static const int SHIFT_W = SHIFT_BITS > 0 ? SHIFT_BITS : 1;
+  static const int B_LANE = B_BITS + SHIFT_BITS;
+  /// one ROM word: the PE*SIMD weights of one (nf, sf) step; one bias word: PE bias lanes (lane
+  /// l at bits [l*B_LANE, l*B_LANE + B_LANE), see "Weight layout")
   typedef ap_uint<CFG::PE * CFG::SIMD * W_BITS> w_word_t;
-  typedef ap_uint<CFG::PE * B_BITS> b_word_t;
+  typedef ap_uint<CFG::PE * B_LANE> b_word_t;
   /// the ROMs' element types: the same words (types.h rom_word: ap_uint<N> for synthesis)
   typedef rom_word<CFG::PE * CFG::SIMD * W_BITS> w_rom_t;
-  typedef rom_word<CFG::PE * B_BITS> b_rom_t;
+  typedef rom_word<CFG::PE * B_LANE> b_rom_t;
+  /// a bias lane as the fast C simulation decodes it: the raw bias, or bias and shift unsigned
+  static const bool B_LANE_SIGNED = SHIFT_BITS == 0 && B_SIGNED;
+  typedef typename native_int<B_LANE, B_LANE_SIGNED>::type b_lane_t;
   static const int IN_FRAC = fixed_traits<in_t>::frac;
   static const int W_FRAC = fixed_traits<typename CFG::weight_t>::frac;
   static const int B_FRAC = fixed_traits<typename CFG::bias_t>::frac;
@@ -171,19 +190,59 @@ struct conv_traits {
 #endif
   /// the register read as a fixed-point number (before acc_t's overflow handling)
   typedef ap_fixed<REG_BITS, REG_BITS - ACC_FRAC> reg_fixed_t;
+  /// per-channel formats: acc_t's value on the finest channel's fraction (MAX_SHIFT bits more),
+  /// one bit wider so that an unsigned acc_t fits too -- every channel's sum exactly
+  static const int WIDE_W = ACC_W + MAX_SHIFT + 1;
+  typedef ap_fixed<WIDE_W, WIDE_W - ACC_FRAC - MAX_SHIFT> wide_t;
+  typedef typename raw_int<WIDE_W, true>::type wide_raw_t;
 };
 
 /// Lane l (a constant once the caller's loop is unrolled) of a ROM word of N bits: bits
 /// [l*W, l*W + W) read as a W-bit two's-complement (S) or unsigned raw integer -- a constant
 /// part-select, no logic.
 template <int W, bool S, int N>
-inline typename select_type<S, ap_int<W>, ap_uint<W> >::type rom_lane(const ap_uint<N>& word,
-                                                                       unsigned l) {
+inline typename select_type<S, ap_int<W>, ap_uint<W> >::type rom_field(const ap_uint<N>& word,
+                                                                        unsigned bit) {
 #pragma HLS INLINE
-  const ap_uint<W> bits = word.range(l * W + W - 1, l * W);
+  const ap_uint<W> bits = word.range(bit + W - 1, bit);
   typename select_type<S, ap_int<W>, ap_uint<W> >::type r = bits;  // same bits
   return r;
 }
+template <int W, bool S, int N>
+inline typename select_type<S, ap_int<W>, ap_uint<W> >::type rom_lane(const ap_uint<N>& word,
+                                                                       unsigned l) {
+#pragma HLS INLINE
+  return rom_field<W, S>(word, l * W);
+}
+
+/// Bias lane l of a bias ROM word: the raw bias (its low B_BITS) and the channel's shift (its
+/// SHIFT_BITS above; 0 with one format per tensor) -- constant part-selects.
+template <class TR, int N>
+inline typename select_type<TR::B_SIGNED, ap_int<TR::B_BITS>, ap_uint<TR::B_BITS> >::type
+bias_lane(const ap_uint<N>& word, unsigned l) {
+#pragma HLS INLINE
+  return rom_field<TR::B_BITS, TR::B_SIGNED>(word, l * TR::B_LANE);
+}
+template <class TR, int N>
+inline ap_uint<TR::SHIFT_W> shift_lane(const ap_uint<N>& word, unsigned l) {
+#pragma HLS INLINE
+  if (TR::SHIFT_BITS == 0) return 0;
+  return rom_field<TR::SHIFT_W, false>(word, TR::SHIFT_BITS ? l * TR::B_LANE + TR::B_BITS : 0);
+}
+
+#if HWGEN_CSIM_NATIVE
+/// The same two fields of a bias lane decoded by rom_table (fast C simulation).
+template <class TR>
+inline int64_t native_bias(typename TR::b_lane_t v) {
+  if (TR::SHIFT_BITS == 0) return (int64_t)v;
+  const uint64_t low = (uint64_t)v & ((1ULL << TR::B_BITS) - 1);
+  return TR::B_SIGNED ? (int64_t)(low << (64 - TR::B_BITS)) >> (64 - TR::B_BITS) : (int64_t)low;
+}
+template <class TR>
+inline unsigned native_shift(typename TR::b_lane_t v) {
+  return TR::SHIFT_BITS == 0 ? 0 : (unsigned)((uint64_t)v >> TR::B_BITS);
+}
+#endif
 
 #if HWGEN_CSIM_NATIVE
 /// Fast C simulation only: ROM `rom` of WORDS words of L lanes of W bits decoded into a plain
@@ -236,9 +295,11 @@ inline auto mul(const A& a, const B& b, mul_tag<true>) -> decltype(a * b) {
   return p;
 }
 
-/// acc register -> acc_t (overflow mode) -> ReLU -> out_t (rounding and overflow modes)
+/// acc register -> acc_t (overflow mode) -> ReLU -> out_t (rounding and overflow modes), for
+/// a channel of `shift` extra fraction bits (per-channel formats; 0 otherwise)
 template <class CFG>
-inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r) {
+inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r,
+                                       unsigned shift) {
 #pragma HLS INLINE
   typedef conv_traits<CFG> TR;
   typename CFG::acc_t a;
@@ -251,7 +312,15 @@ inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r
   }
   if (CFG::RELU && a < 0) a = 0;
   typename CFG::out_t y;
-  y = a;
+  if (TR::MAX_SHIFT == 0) {
+    y = a;
+  } else {
+    // this channel's sum has `shift` fraction bits more than acc_t says: read it on the finest
+    // channel's fraction (an exact left shift, MAX_SHIFT bits wider), then cast once
+    typename TR::wide_t v;
+    set_raw(v, (typename TR::wide_raw_t)raw_of(a) << (TR::MAX_SHIFT - shift));
+    y = v;
+  }
   return y;
 }
 
@@ -277,7 +346,8 @@ void conv_mvau_body(hls::stream<Pack<typename CFG::in_t, CFG::SIMD> >& in,
 #if HWGEN_CSIM_NATIVE
   const typename TR::w_store_t* wtab =
       rom_table<TR::W_BITS, TR::W_SIGNED, CFG::PE * CFG::SIMD, TR::WMEM>(weights);
-  const typename TR::b_store_t* btab = rom_table<TR::B_BITS, TR::B_SIGNED, CFG::PE, TR::NF>(bias);
+  const typename TR::b_lane_t* btab =
+      rom_table<TR::B_LANE, TR::B_LANE_SIGNED, CFG::PE, TR::NF>(bias);
 #endif
 
   unsigned sf = 0, nf = 0;
@@ -305,21 +375,23 @@ mvau_loop:
         x[s] = xbuf[sf][s];
       }
     }
-    if (sf == 0) {
 #if HWGEN_CSIM_NATIVE
-      const typename TR::b_store_t* b = btab + nf * PE;
-      for (unsigned pe = 0; pe < PE; ++pe) {
-        acc[pe] = (reg_t)b[pe];
-        acc[pe] <<= TR::B_SHIFT;
-      }
+    const typename TR::b_lane_t* b = btab + nf * PE;  // the decoded bias word
 #else
-      const typename TR::b_word_t b = bias[nf];  // one bias word per neuron fold
+    // one bias word per neuron fold, read every iteration at the fold counter: the bias at
+    // sf == 0 and the shifts at sf == SF - 1 come from one read (one port, SF == 1 included)
+    const typename TR::b_word_t b = bias[nf];
+#endif
+    if (sf == 0) {
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-        acc[pe] = (reg_t)rom_lane<TR::B_BITS, TR::B_SIGNED>(b, pe);
+#if HWGEN_CSIM_NATIVE
+        acc[pe] = (reg_t)native_bias<TR>(b[pe]);
+#else
+        acc[pe] = (reg_t)bias_lane<TR>(b, pe);
+#endif
         acc[pe] <<= TR::B_SHIFT;
       }
-#endif
     }
     HWGEN_CSIM_UNROLL
     for (unsigned s = 0; s < SIMD; ++s) {
@@ -341,7 +413,11 @@ mvau_loop:
       Pack<typename CFG::out_t, CFG::PE> o;
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-        o.data[pe] = conv_output<CFG>(acc[pe]);
+#if HWGEN_CSIM_NATIVE
+        o.data[pe] = conv_output<CFG>(acc[pe], native_shift<TR>(b[pe]));
+#else
+        o.data[pe] = conv_output<CFG>(acc[pe], shift_lane<TR>(b, pe));
+#endif
       }
       out.write(o);
     }
@@ -521,7 +597,7 @@ void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
   static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CFG::IN_C),
                 "conv2d: 32-bit counters");
   static_assert(CFG::PE * CFG::SIMD * TR::W_BITS <= AP_INT_MAX_W &&
-                    CFG::PE * TR::B_BITS <= AP_INT_MAX_W,
+                    CFG::PE * TR::B_LANE <= AP_INT_MAX_W,
                 "conv2d: a ROM word is wider than AP_INT_MAX_W bits (define it larger)");
   static_assert(CFG::W_STORAGE == STORE_LUTRAM || CFG::W_STORAGE == STORE_BRAM,
                 "conv2d: the weight ROM is LUTRAM or BRAM");

@@ -139,7 +139,8 @@ void conv_mvau_blocked_body(
   const unsigned PE = CFG::PE, SIMD = CFG::SIMD, NF = TR::NF, SF = TR::SF, BLOCK = CFG::BLOCK;
   static_assert(fits_u32((unsigned long long)NF * SF * BLOCK), "conv2d_ddr: 32-bit counters");
 #if HWGEN_CSIM_NATIVE
-  const typename TR::b_store_t* btab = rom_table<TR::B_BITS, TR::B_SIGNED, CFG::PE, TR::NF>(bias);
+  const typename TR::b_lane_t* btab =
+      rom_table<TR::B_LANE, TR::B_LANE_SIGNED, CFG::PE, TR::NF>(bias);
 #endif
 
 blocks:
@@ -166,21 +167,23 @@ blocks:
 // UG1399 "pragma HLS dependence": acc[p] is read and written again BLOCK iterations later
 #pragma HLS DEPENDENCE variable = acc inter distance = BLOCK true
       if (p == 0) w = ws.read();
-      if (sf == 0) {
 #if HWGEN_CSIM_NATIVE
-        const typename TR::b_store_t* b = btab + nf * PE;  // the decoded bias word
-        for (unsigned pe = 0; pe < PE; ++pe) {
-          acc[p][pe] = (reg_t)b[pe];
-          acc[p][pe] <<= TR::B_SHIFT;
-        }
+      const typename TR::b_lane_t* b = btab + nf * PE;  // the decoded bias word
 #else
-        const typename TR::b_word_t b = bias[nf];  // one bias word per neuron fold
+      // one bias word per neuron fold, read every iteration at the fold counter: the bias at
+      // sf == 0 and the shifts at sf == SF - 1 come from one read (one port, SF == 1 included)
+      const typename TR::b_word_t b = bias[nf];
+#endif
+      if (sf == 0) {
         for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-          acc[p][pe] = (reg_t)rom_lane<TR::B_BITS, TR::B_SIGNED>(b, pe);
+#if HWGEN_CSIM_NATIVE
+          acc[p][pe] = (reg_t)native_bias<TR>(b[pe]);
+#else
+          acc[p][pe] = (reg_t)bias_lane<TR>(b, pe);
+#endif
           acc[p][pe] <<= TR::B_SHIFT;
         }
-#endif
       }
       HWGEN_CSIM_UNROLL
       for (unsigned s = 0; s < SIMD; ++s) {
@@ -199,7 +202,11 @@ blocks:
       if (sf == SF - 1) {
         for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
-          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe]);
+#if HWGEN_CSIM_NATIVE
+          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe], native_shift<TR>(b[pe]));
+#else
+          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe], shift_lane<TR>(b, pe));
+#endif
         }
       }
       if (++p == BLOCK) {
@@ -383,7 +390,7 @@ void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                 "conv2d_ddr: BEATS must be ceil(PE*SIMD*W / 64)");
   static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CFG::IN_C),
                 "conv2d_ddr: 32-bit counters");
-  static_assert(CFG::PE * TR::B_BITS <= AP_INT_MAX_W,
+  static_assert(CFG::PE * TR::B_LANE <= AP_INT_MAX_W,
                 "conv2d_ddr: a bias word is wider than AP_INT_MAX_W bits (define it larger)");
 // the bias ROM: NF scalar words ap_uint<PE*Wb> (no AGGREGATE needed), read with the neuron-fold
 // counter (see conv2d.h, "Weight layout"); a global array, bound in the function that uses it,

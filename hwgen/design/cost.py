@@ -148,6 +148,16 @@ def mac_array(pe: int, simd: int, wa: int, ww: int, acc_bits: int, out_bits: int
     return r
 
 
+def channel_align(pe: int, acc_bits: int, max_shift: int) -> Resources:
+    """Per-channel weight formats: per PE lane, a left shift of the accumulator by 0..max_shift
+    bits before the requantiser (a mux per bit and shift stage; a LUT6 holds two 2:1 stages)
+    and a register after it. (The shifts themselves widen the bias ROM.)"""
+    if max_shift == 0:
+        return Resources()
+    bits = acc_bits + max_shift
+    return Resources(lut=pe * bits * -(-max_shift.bit_length() // 2), ff=pe * bits)
+
+
 def control() -> Resources:
     return Resources(**KERNEL_CONTROL)
 

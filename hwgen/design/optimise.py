@@ -105,7 +105,8 @@ def plan_for(graph: Graph, T: int, user: dict | None = None) -> dict[str, dict]:
                 simds.append(int(o["simd"]) if "simd" in o
                              else _cheapest(graph, n, pe, lanes[n.inputs[0]], T))
             if None in simds or not all(
-                    rom_word_fits(pe, sm, n.op.weight_fmt.width, n.op.bias_fmt.width)
+                    rom_word_fits(pe, sm, n.op.weight_fmt.width,
+                                  n.op.bias_fmt.width + n.op.max_shift.bit_length())
                     for n, sm in zip(group, simds)):
                 continue
             macs = sum(pe * s for s in simds)

@@ -95,7 +95,7 @@ def conv_stage(graph: Graph, node: Node, fold: Folding, ident: str) -> Stage:
     in_fmt, out_fmt = x.fmt, y.fmt
     _check(op.accum_fmt.frac == in_fmt.frac + op.weight_fmt.frac, where,
            "accumulator fraction must be input + weight fraction")
-    b_raw = op.bias_fmt.quantize(op.fixed_bias)
+    b_raw = op.bias_raw()  # each channel's bias at its own format (per-channel weight formats)
     shift = op.accum_fmt.frac - op.bias_fmt.frac
     _check(shift >= 0 and np.array_equal(b_raw << shift, op.bias_raw_in_accum()), where,
            "bias must not be finer than the accumulator")
@@ -104,9 +104,12 @@ def conv_stage(graph: Graph, node: Node, fold: Folding, ident: str) -> Stage:
     nf, sf = cout // pe, k * k * cin // simd
     wa, ww = in_fmt.width, op.weight_fmt.width
     # every array the kernel declares, in the memory chosen here (the kernel binds it)
-    bias_mem, bias_store = cost.memory(nf, pe * op.bias_fmt.width, prefer_lutram=True)
+    # a bias lane carries the channel's shift too (per-channel formats, conv2d.h)
+    b_lane = op.bias_fmt.width + op.max_shift.bit_length()
+    bias_mem, bias_store = cost.memory(nf, pe * b_lane, prefer_lutram=True)
     res = (cost.control() + cost.mac_array(pe, simd, wa, ww, op.accum_fmt.width, out_fmt.width,
-                                           fold.mul_fabric) + bias_mem)
+                                           fold.mul_fabric) + bias_mem
+           + cost.channel_align(pe, op.accum_fmt.width, op.max_shift))
     storage = {"bias": bias_store}
     fill = 1 / (h * w)  # pointwise: one pixel in, one pixel out
     if conv_mode(op, in_lanes, simd) == "window":
@@ -134,7 +137,7 @@ def conv_stage(graph: Graph, node: Node, fold: Folding, ident: str) -> Stage:
     xbuf_res, storage["xbuf"] = cost.memory(sf, wa, banks=simd)  # input kept for NF passes
     res += wmem + xbuf_res
     # NF*SF ROM words of PE*SIMD weights (conv2d.h, "Weight layout")
-    _check(rom_word_fits(pe, simd, ww, op.bias_fmt.width), where,
+    _check(rom_word_fits(pe, simd, ww, b_lane), where,
            f"PE={pe} x SIMD={simd} weights of {ww} bits make a {pe * simd * ww}-bit ROM word; "
            f"supported: at most {MAX_ROM_WORD_BITS} bits (lower pe or simd, or keep the weights "
            "in DDR)")

@@ -201,20 +201,31 @@ def _conv(st: Stage, graph: Graph) -> KernelCall:
               ("unsigned", "STRIDE", op.stride), ("unsigned", "PAD_T", t),
               ("unsigned", "PAD_L", l), ("unsigned", "PAD_B", b),
               ("unsigned", "PAD_R", r), ("bool", "RELU", op.relu),
+              ("int", "SHIFT_BITS", op.max_shift.bit_length()),
+              ("int", "MAX_SHIFT", op.max_shift),
               ("unsigned", "PE", pe), ("unsigned", "SIMD", simd),
               ("unsigned", "IN_LANES", st.in_lanes[0]),
               ("bool", "MUL_FABRIC", fold.mul_fabric), *ddr, *stores]
     comment = (f"{node.name}: conv {op.describe()}, {cin}x{h}x{w} -> {cout}x{oh}x{ow}"
                + (", weights in DDR" if fold.ddr else ""))
-    # NF words of PE biases (conv2d.h: read with the neuron-fold counter)
-    bias = KernelArray(f"{st.name}_b", raw_ctype(op.bias_fmt),
-                       np.asarray(op.bias_fmt.quantize(op.fixed_bias), np.int64), pe)
+    bias = _bias_rom(st.name, op, pe)
     if fold.ddr:
         return _call(st, "hwgen::conv2d_ddr", types, consts, comment, [bias])
     # NF*SF ROM words of PE*SIMD weights (conv2d.h, "Weight layout")
     weights = KernelArray(f"{st.name}_w", raw_ctype(op.weight_fmt),
                           pack_conv_weights(op.weight_raw(), pe, simd), pe * simd)
     return _call(st, "hwgen::conv2d", types, consts, comment, [weights, bias])
+
+
+def _bias_rom(name: str, op, pe: int) -> KernelArray:
+    """NF words of PE bias lanes (conv2d.h, read with the neuron-fold counter): each channel's
+    raw bias and, with per-channel formats, its shift in the bits above it."""
+    b_raw = np.asarray(op.bias_raw(), np.int64)  # each channel at its own format
+    bits = op.max_shift.bit_length()
+    if bits == 0:
+        return KernelArray(f"{name}_b", raw_ctype(op.bias_fmt), b_raw, pe)
+    lanes = (op.channel_shift << op.bias_fmt.width) | op.bias_fmt.to_bits(b_raw)
+    return KernelArray(f"{name}_b", f"hwgen::uint_t<{op.bias_fmt.width + bits}>", lanes, pe)
 
 
 def _maxpool(st: Stage, graph: Graph) -> KernelCall:

@@ -305,18 +305,27 @@ def out_fmt_for(rng, raw: np.ndarray, frac: int, signed: bool | None = None) -> 
 
 
 def make_conv(rng, cin: int, cout: int, k: int, stride: int, pad, in_fmt: FixedType, relu: bool,
-              narrow_acc: bool | None = None) -> Conv:
+              narrow_acc: bool | None = None, max_shift: int = 0) -> Conv:
+    """A conv of random raw weights and biases; ``max_shift`` > 0: per-channel formats, the
+    channels' shifts random in 0..max_shift, both ends present."""
     wf = FixedType(int(rng.integers(2, 17)), int(rng.integers(-1, 4)), True, "AP_RND", "AP_SAT")
     w_raw = rng.integers(wf.min_raw, wf.max_raw + 1, size=(cout, cin, k, k))
-    op = Conv(weight=wf.dequantize(w_raw).astype(np.float32), bias=np.zeros(cout, np.float32),
+    op = Conv(weight=np.zeros((cout, cin, k, k), np.float32), bias=np.zeros(cout, np.float32),
               stride=stride, pad=tuple(pad), relu=relu)
+    if max_shift:
+        shifts = rng.integers(0, max_shift + 1, cout)
+        shifts[0], shifts[-1] = 0, max_shift
+        op.weight_shift = shifts
     op.weight_fmt = wf
+    # real values from the raw integers, each channel at its own format (exact in float32)
+    op.weight = np.ldexp(w_raw, -(wf.frac + op.channel_shift)[:, None, None, None]).astype(
+        np.float32)
     acc_frac = in_fmt.frac + wf.frac
     bw = int(rng.integers(4, 17))
     bfrac = acc_frac - int(rng.integers(0, 11))
     op.bias_fmt = FixedType(bw, bw - bfrac, True, "AP_RND", "AP_SAT")
     b_raw = rng.integers(op.bias_fmt.min_raw, op.bias_fmt.max_raw + 1, size=cout)
-    op.bias = op.bias_fmt.dequantize(b_raw).astype(np.float32)
+    op.bias = np.ldexp(b_raw, -(op.bias_fmt.frac + op.channel_shift)).astype(np.float32)
     acc = _accum_format(op, in_fmt)
     if narrow_acc is None:
         narrow_acc = rng.random() < 0.3
@@ -339,7 +348,7 @@ def folding_for_conv(rng, cin: int, cout: int) -> Folding:
 # ---- case generators -------------------------------------------------------------------------
 def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, cout=None,
               hw=None, fold: Folding | None = None, relu=None, narrow_acc=None,
-              ddr: bool = False) -> Case:
+              ddr: bool = False, max_shift: int = 0) -> Case:
     rng = np.random.default_rng(seed)
     k = k if k is not None else int(rng.choice([1, 1, 3, 3, 5]))
     stride = stride if stride is not None else int(rng.choice([1, 1, 2, 3]))
@@ -352,7 +361,7 @@ def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, 
     h, w = hw
     relu = bool(rng.integers(2)) if relu is None else relu
     in_fmt = rand_input_fmt(rng)
-    op = make_conv(rng, cin, cout, k, stride, pad, in_fmt, relu, narrow_acc)
+    op = make_conv(rng, cin, cout, k, stride, pad, in_fmt, relu, narrow_acc, max_shift)
     gb = GraphBuilder((cin, h, w), in_fmt)
     x = rand_raw(rng, in_fmt, (cin, h, w))
     acc, frac = op.exact([x], [in_fmt])
@@ -360,7 +369,8 @@ def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, 
     fold = dataclasses.replace(fold or folding_for_conv(rng, cin, cout), ddr=ddr)
     desc = (f"conv{' (DDR weights)' if ddr else ''} {cin}x{h}x{w} -> {cout} k{k} s{stride} pad{list(pad)} relu={relu} "
             f"PE={fold.pe} SIMD={fold.simd} in_lanes={fold.in_lanes} in {in_fmt} w "
-            f"{op.weight_fmt} acc {op.accum_fmt} out {gb.g.tensors[gb.g.output].fmt}")
+            f"{op.weight_fmt} acc {op.accum_fmt} out {gb.g.tensors[gb.g.output].fmt}"
+            + (f" shifts {list(op.channel_shift)}" if max_shift else ""))
     return graph_case(name, gb.g, {"conv": fold}, x, fold.in_lanes or fold.simd, desc)
 
 

@@ -71,6 +71,23 @@ def _native_specs():
                                                       ddr=True))
     for i in range(4):
         specs[f"conv_ddr_random{i}"] = (C.conv_case, 1100 + i, dict(ddr=True))
+    # per-channel weight formats (conv2d.h "Per-channel formats"): shifts 0..S across the PE
+    # lanes, in the three front ends and with weights in DDR
+    specs["conv_channel_direct"] = (C.conv_case, 71, dict(k=1, stride=1, pad=(0, 0, 0, 0), cin=8,
+                                                          cout=12, fold=Folding(4, 4, in_lanes=4),
+                                                          max_shift=8))
+    specs["conv_channel_window"] = (C.conv_case, 72, dict(k=3, stride=1, pad=(1, 1, 1, 1), cin=4,
+                                                          cout=8, fold=Folding(2, 4, in_lanes=2),
+                                                          relu=True, max_shift=3))
+    specs["conv_channel_pe1"] = (C.conv_case, 73, dict(k=3, stride=2, cin=3, cout=5,
+                                                       fold=Folding(1, 1, in_lanes=1),
+                                                       max_shift=5))
+    specs["conv_channel_narrow_acc"] = (C.conv_case, 74, dict(narrow_acc=True, max_shift=2))
+    specs["conv_channel_ddr"] = (C.conv_case, 75, dict(k=3, stride=1, pad=(1, 1, 1, 1), cin=8,
+                                                       cout=16, fold=Folding(8, 4, in_lanes=4),
+                                                       ddr=True, max_shift=6))
+    for i in range(3):
+        specs[f"conv_channel_random{i}"] = (C.conv_case, 1200 + i, dict(max_shift=1 + 3 * i))
     specs["pool_3x3_s2_ceil"] = (C.maxpool_case, 20, dict(k=3, stride=2, ceil=True))
     specs["pool_2x2_s2"] = (C.maxpool_case, 21, dict(k=2, stride=2, ceil=False))
     specs["pool_other_out_fmt"] = (C.maxpool_case, 22, dict(same_fmt=False))
@@ -92,7 +109,7 @@ NATIVE = _native_specs()
 #: alone covers windowed, direct and regrouped convs, max pooling, a Fire module, global average
 #: pooling and both AXI adapters.
 AP = ["conv_regroup_merge", "conv_5x5_stride2", "conv_narrow_acc", "conv_random00",
-      "conv_ddr_window", "conv_ddr_random0",
+      "conv_ddr_window", "conv_ddr_random0", "conv_channel_window", "conv_channel_ddr",
       "pool_3x3_s2_ceil", "gap_random0", "add_random0", "add_random1", "chain_axi", "plumbing"]
 
 def _build(specs: dict, names) -> list[C.Case]:
