@@ -236,6 +236,26 @@ def _products(p: dict, ww: int) -> Resources:
     return Resources(dsp=pe * simd, lut=0.5 * pe * (simd - 1) * dw)
 
 
+def _align(p: dict, stall: bool) -> Resources:
+    """Per-channel weight formats (ALIGN > 0): the shift ROM (NF words of PE*SW bits, in LUTs),
+    its word carried down the pipeline with the sums (three registers; in hwgen_mvau_ddr, whose
+    pipeline never stalls, two of them become SRL16 shift registers, a LUT site per bit), and per
+    PE the aligning shifter in front of the cast: about 2 LUTs per output bit from ALIGN = 2 on
+    (a 1-bit shift merges into the cast's LUTs). Fitted on what ALIGN adds to five convs under
+    Yosys (3x3 and 1x1, PE 4 and 8, ALIGN 1, 2, 4 and 8, OW 8, on chip and in DDR: +6 to +161
+    LUT): within 2 LUTs of each, FF exact or above (Yosys drops the register bits that the ROM
+    holds constant). Nothing when ALIGN = 0 (the same netlist as without per-channel formats)."""
+    top = _int(p.get("ALIGN", 0))
+    if top == 0:
+        return Resources()
+    pe, nf, ow = _int(p["PE"]), _int(p["NF"]), _int(p["OW"])
+    bits = pe * top.bit_length()
+    shifter = pe * 2 * ow if top > 1 else 0
+    if stall:  # hwgen_mvau: the registers move with the pipeline's enable
+        return Resources(lut=rom_logic(nf, bits) + shifter, ff=3 * bits)
+    return Resources(lut=rom_logic(nf, bits) + bits + shifter, ff=bits)
+
+
 def _mvau_common(p: dict, ww: int, pe_luts: int) -> Resources:
     """What both MVAUs have: products, the bias ROM, per PE ``pe_luts`` (accumulator and
     requantisation) and ACCW + OW FFs, the input word's registers, the weight address counters
@@ -255,7 +275,7 @@ def conv(p: dict) -> Resources:
     pe, simd, nf, sf = (_int(p[k]) for k in ("PE", "SIMD", "NF", "SF"))
     ww, xw = _int(p["WW"]), _int(p["XW"])
     return (conv_front(p) + _mvau_common(p, ww, _int(p["ACCW"]) // 2 + _int(p["OW"]))
-            + rom(nf * sf, pe * simd * ww, _str(p.get("W_STORAGE", "auto")))
+            + _align(p, stall=True) + rom(nf * sf, pe * simd * ww, _str(p.get("W_STORAGE", "auto")))
             + single_port(sf, simd * xw))
 
 
@@ -280,7 +300,7 @@ def conv_ddr(p: dict) -> Resources:
     counters = clog2(block * sf) + clog2(block * nf)
     # the accumulators are in LUT RAM, so each PE's sum is a fabric adder (2 x ACCW LUTs)
     return (conv_front(p) + axi_read(used) + gather
-            + _mvau_common(p, ww, 2 * accw + ow)
+            + _mvau_common(p, ww, 2 * accw + ow) + _align(p, stall=False)
             + ram(block * sf, simd * xw, _str(p.get("XBUF_STORAGE", "auto")))
             + ram(block * nf, pe * ow, _str(p.get("OBUF_STORAGE", "auto")))
             + rmw(block, pe * accw)

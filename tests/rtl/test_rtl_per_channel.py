@@ -29,6 +29,7 @@ from hwgen.ir import Graph, Node, Tensor
 from hwgen.ops import Conv
 from hwgen.pynq_driver import to_stream
 from hwgen.quant import collect_stats, quantize
+from hwgen.rtl import cost as rtl_cost
 from hwgen.rtl.generate import HDL_DIR, LIBRARY, RTL_DIR, TOP
 from hwgen.rtl.modules import conv_kernel, rtl_kernel
 from hwgen.rtl.sim import lint
@@ -90,17 +91,23 @@ def conv_names(graph: Graph) -> list[str]:
     return [n.name for n in graph.nodes if isinstance(n.op, Conv)]
 
 
+def with_shifts(g: Graph, shift: np.ndarray) -> Graph:
+    """The one conv of ``g`` with the same raw weights and biases read at per-channel shifts."""
+    op = g.nodes[0].op
+    w, b = op.weight_raw().copy(), op.bias_raw().copy()
+    op.weight_shift, op.weight_rounded = np.asarray(shift), w
+    op.bias = np.ldexp(op.bias_fmt.dequantize(b), -op.weight_shift).astype(np.float32)
+    assert np.array_equal(op.bias_raw(), b)
+    return g
+
+
 def overflowing_layer(name: str, seed: int) -> Graph:
     """A 3x3 conv whose accumulator format overflows (ACC_CAST), with ReLU, its six channels'
     raw weights and biases as test_rtl_conv_ddr makes them but read at explicit shifts 0..3."""
-    g = make_layer(name, seed, 4, 6, (5, 5), 3, 1, 1, FixedType(8, 3, True, "AP_RND", "AP_SAT"),
-                   8, relu=True, narrow_acc=True)
+    g = with_shifts(make_layer(name, seed, 4, 6, (5, 5), 3, 1, 1,
+                               FixedType(8, 3, True, "AP_RND", "AP_SAT"), 8, relu=True,
+                               narrow_acc=True), np.array([3, 0, 2, 1, 3, 0]))
     op = g.nodes[0].op
-    w, b = op.weight_raw().copy(), op.bias_raw().copy()
-    shift = np.array([3, 0, 2, 1, 3, 0])
-    op.weight_shift, op.weight_rounded = shift, w  # the same raw integers, finer per channel
-    op.bias = np.ldexp(op.bias_fmt.dequantize(b), -shift).astype(np.float32)
-    assert np.array_equal(op.bias_raw(), b)
     # an output format for the aligned values (at accum frac + 3), saturating the largest
     x = g.tensors["x"]
     raw = np.random.default_rng(seed).integers(x.fmt.min_raw, x.fmt.max_raw + 1, size=x.shape)
@@ -184,6 +191,36 @@ def test_tensor_granularity_conv_keeps_its_parameters():
             op.weight_shift = None
         assert {n: v.sv() for n, v in again.params.items()} == \
             {n: v.sv() for n, v in k.params.items()} and again.mems == k.mems
+
+
+# ---- resources -------------------------------------------------------------------------------
+#: what per-channel formats added to single convs under Yosys (hwgen synth's flow, each instance
+#: alone, against the same conv with ALIGN 0): (Cin, Cout, K, PE, SIMD, ALIGN, DDR) -> (LUT, FF)
+YOSYS_ALIGN = {(16, 64, 3, 4, 4, 4, False): (74, 36), (16, 64, 3, 4, 4, 4, True): (87, 12),
+               (16, 64, 3, 8, 4, 8, False): (161, 67), (16, 64, 3, 8, 4, 1, False): (6, 24),
+               (64, 64, 1, 4, 8, 2, False): (74, 24)}
+
+
+@pytest.mark.parametrize("case", list(YOSYS_ALIGN), ids=str)
+def test_cost_model_books_what_yosys_adds_for_alignment(case):
+    cin, cout, k, pe, simd, top, ddr = case
+    g = make_layer("L", 3, cin, cout, (13, 13), k, 1, k // 2, FixedType(8, 3, False), 8,
+                   relu=True)
+    fold = Folding(pe=pe, simd=simd, ddr=ddr)
+    before = rtl_cost.instance(*kernel_params(conv_kernel(g, g.nodes[0], fold, "u_x")))
+    shift = np.random.default_rng(3).integers(0, top + 1, cout)
+    shift[:2] = top, 0
+    after_k = conv_kernel(with_shifts(g, shift), g.nodes[0], fold, "u_x")
+    assert after_k.params["ALIGN"].value == top
+    after = rtl_cost.instance(*kernel_params(after_k))
+    lut, ff = YOSYS_ALIGN[case]
+    assert abs((after.lut - before.lut) - lut) <= 4, (after.lut - before.lut, lut)
+    assert ff <= after.ff - before.ff <= ff + 32, (after.ff - before.ff, ff)
+    assert (after.dsp, after.bram36) == (before.dsp, before.bram36)
+
+
+def kernel_params(k) -> tuple[str, dict]:
+    return k.module, {n: v.sv() for n, v in k.params.items()}
 
 
 # ---- lint ------------------------------------------------------------------------------------

@@ -217,7 +217,7 @@ module hwgen_mvau #(
     end
   end
 
-  // ---- the channels' shifts: read with the bias, held with the sums ------------------------------
+  // ---- the channels' shifts: read with the bias, held with the sums ---------------------------
   logic [PE*SW-1:0] s3_q;  // the shifts of the channels in acc
   if (ALIGN > 0) begin : g_shift
 `ifdef YOSYS

@@ -257,7 +257,7 @@ module hwgen_mvau_ddr #(
     fin_oa <= s2_oa;
   end
 
-  // ---- the channels' shifts: read with the bias, held with the sums ------------------------------
+  // ---- the channels' shifts: read with the bias, held with the sums ---------------------------
   logic [PE*SW-1:0] fin_s;  // the shifts of the channels in fin_q
   if (ALIGN > 0) begin : g_shift
 `ifdef YOSYS
