@@ -16,6 +16,8 @@ Parts:
   regroup   hwgen_regroup, a few lane conversions
   fire2     every instance of the fire2 project (full-width Fire module, default folding)
   reduced   every instance of the reduced SqueezeNet 1.1 (a quarter of the channels, 40x40)
+  align     per-channel weight formats: the convs of tests/rtl/test_rtl_per_channel.py's
+            YOSYS_ALIGN with their channel shifts (ALIGN > 0) and without (ALIGN 0)
   whole     the whole top of the fire2 and reduced projects against the estimator's totals
             (`hwgen synth` results; --whole DIR adds a project already synthesised)
 --project DIR ... adds every instance of RTL projects written before (e.g. the trained
@@ -241,6 +243,34 @@ def regroup_rows(out: Path, hdl: Path, jobs: int) -> list[dict]:
             for (a, b), y in zip(grid, run_all(todo, jobs))]
 
 
+def align_rows(out: Path, hdl: Path, jobs: int) -> list[dict]:
+    """What per-channel formats add: each conv of YOSYS_ALIGN with ALIGN 0 and with its shifts
+    (the test's layers, so that its table can be checked against these rows)."""
+    from hwgen.design.folding import Folding  # noqa: PLC0415
+    from hwgen.design.stages import layer_stage  # noqa: PLC0415
+    from test_rtl_per_channel import YOSYS_ALIGN, align_layer  # noqa: PLC0415
+
+    todo, meta = [], []
+    for case in YOSYS_ALIGN:
+        cin, cout, k, pe, simd, top, ddr = case
+        fold = Folding(pe=pe, simd=simd, ddr=ddr)
+        for shifted in (False, True):
+            g = align_layer(case) if shifted else align_layer(case, shifts=False)
+            kern = rtl_kernel(g, g.nodes[0], fold)
+            tag = f"align_{cin}_{cout}_{k}_pe{pe}_simd{simd}_s{top}{'_ddr' * ddr}_{int(shifted)}"
+            work = out / "align" / tag
+            for name, text in kern.mems.items():
+                (work / name).parent.mkdir(parents=True, exist_ok=True)
+                (work / name).write_text(text)
+            params = {n: v.sv() for n, v in kern.params.items()}
+            todo.append((kern.module, params, work, out, hdl, tag))
+            meta.append((tag, kern.module, params, layer_stage(g, g.nodes[0], fold).resources))
+    return [{"part": "align", "instance": tag[6:], "module": module, "kind": "conv",
+             "params": params, "yosys": {k: y[k] for k in (*RES, "lutram", "lut_logic", "carry")},
+             "estimate": est.as_dict(), "cells": y["cells"]}
+            for (tag, module, params, est), y in zip(meta, run_all(todo, jobs))]
+
+
 # ---- the RTL backend's model -------------------------------------------------------------------
 def proposed(row: dict) -> dict:
     """The RTL backend's model of one instance."""
@@ -310,6 +340,8 @@ def main() -> int:
         rows += fifo_rows(out, hdl, args.jobs)
     if "regroup" in parts:
         rows += regroup_rows(out, hdl, args.jobs)
+    if "align" in parts:
+        rows += align_rows(out, hdl, args.jobs)
     if "conv" in parts:
         rows += conv_rows(out, out, hdl, args.jobs, grid)
     for kind in ("fire2", "reduced"):

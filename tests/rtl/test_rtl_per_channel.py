@@ -195,22 +195,34 @@ def test_tensor_granularity_conv_keeps_its_parameters():
 
 # ---- resources -------------------------------------------------------------------------------
 #: what per-channel formats added to single convs under Yosys (hwgen synth's flow, each instance
-#: alone, against the same conv with ALIGN 0): (Cin, Cout, K, PE, SIMD, ALIGN, DDR) -> (LUT, FF)
+#: alone, against the same conv with ALIGN 0; scripts/fit_cost_yosys.py --parts align):
+#: (Cin, Cout, K, PE, SIMD, ALIGN, DDR) -> (LUT, FF)
 YOSYS_ALIGN = {(16, 64, 3, 4, 4, 4, False): (74, 36), (16, 64, 3, 4, 4, 4, True): (87, 12),
                (16, 64, 3, 8, 4, 8, False): (161, 67), (16, 64, 3, 8, 4, 1, False): (6, 24),
                (64, 64, 1, 4, 8, 2, False): (74, 24)}
 
 
-@pytest.mark.parametrize("case", list(YOSYS_ALIGN), ids=str)
-def test_cost_model_books_what_yosys_adds_for_alignment(case):
-    cin, cout, k, pe, simd, top, ddr = case
+def align_layer(case: tuple, shifts: bool = True) -> Graph:
+    """The conv of a YOSYS_ALIGN case (scripts/fit_cost_yosys.py --parts align synthesises it),
+    with random channel shifts 0..ALIGN (the first channel ALIGN, the second 0) or without."""
+    cin, cout, k, _, _, top, _ = case
     g = make_layer("L", 3, cin, cout, (13, 13), k, 1, k // 2, FixedType(8, 3, False), 8,
                    relu=True)
-    fold = Folding(pe=pe, simd=simd, ddr=ddr)
-    before = rtl_cost.instance(*kernel_params(conv_kernel(g, g.nodes[0], fold, "u_x")))
+    if not shifts:
+        return g
     shift = np.random.default_rng(3).integers(0, top + 1, cout)
     shift[:2] = top, 0
-    after_k = conv_kernel(with_shifts(g, shift), g.nodes[0], fold, "u_x")
+    return with_shifts(g, shift)
+
+
+@pytest.mark.parametrize("case", list(YOSYS_ALIGN), ids=str)
+def test_cost_model_books_what_yosys_adds_for_alignment(case):
+    _, _, _, pe, simd, top, ddr = case
+    fold = Folding(pe=pe, simd=simd, ddr=ddr)
+    g = align_layer(case, shifts=False)
+    before = rtl_cost.instance(*kernel_params(conv_kernel(g, g.nodes[0], fold, "u_x")))
+    g = align_layer(case)
+    after_k = conv_kernel(g, g.nodes[0], fold, "u_x")
     assert after_k.params["ALIGN"].value == top
     after = rtl_cost.instance(*kernel_params(after_k))
     lut, ff = YOSYS_ALIGN[case]

@@ -260,8 +260,10 @@ module hwgen_mvau_ddr #(
   // ---- the channels' shifts: read with the bias, held with the sums ---------------------------
   logic [PE*SW-1:0] fin_s;  // the shifts of the channels in fin_q
   if (ALIGN > 0) begin : g_shift
+    // NF words: a LUT ROM (UG901 rom_style "distributed"); Yosys never maps a ROM to LUT RAM,
+    // its spelling of LUTs is "logic" (memory_libmap), as for the bias ROM
 `ifdef YOSYS
-    (* rom_style = "logic" *)  // as the bias ROM
+    (* rom_style = "logic" *)
 `else
     (* rom_style = "distributed" *)
 `endif
