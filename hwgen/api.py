@@ -201,3 +201,47 @@ def _calibrate(graph: Graph, cfg: dict, inputs: list[np.ndarray]) -> Graph:
     stats = collect_stats(graph, progress.iterate(inputs, "calibration statistics", "img"))
     with progress.bar("bias correction, weight rounding", len(graph.nodes), "layer"):
         return quantize(graph, cfg, stats, inputs)
+
+
+def search_config(model, calib, board: str | Path = "pynq-z2", config=None,
+                  calib_limit: int | None = None, min_agreement: float = 0.94,
+                  cap: float | None = None):
+    """The configuration ``hwgen config --search-precision`` writes (resolved) and what the
+    search found (quant/search.py): per-layer widths for the board, judged on held-out
+    calibration images."""
+    from .quant.config import resolved_config  # noqa: PLC0415
+    from .quant.search import search_precision, split_calibration  # noqa: PLC0415
+
+    if calib is None:
+        raise HwgenError("--search-precision needs --calib DIR: it calibrates on part of the "
+                         "images and judges accuracy on the rest")
+    if isinstance(min_agreement, bool) or not isinstance(min_agreement, (int, float)) or \
+            not 0 < min_agreement <= 1:
+        raise HwgenError(f"min_agreement (--min-agreement): {min_agreement!r}; supported: a "
+                         "fraction in (0, 1]")
+    check_run_options(calib, calib_limit, None, cap)
+    board_cfg = load_board(board)
+    cfg = _config(config)
+    graph = load_model(model, cfg)
+    check_design_inputs(graph, cfg, board_cfg)
+    calib_paths, held_paths = split_calibration(list_images(calib)[:calib_limit])
+    prepare(graph, cfg)
+    calib_inputs = list(image_inputs(graph, calib_paths))
+    held_inputs = list(image_inputs(graph, held_paths))
+    stats = collect_stats(graph, progress.iterate(calib_inputs, "calibration statistics", "img"))
+
+    def fps_of(g: Graph) -> tuple[float, bool]:
+        est = optimise(g, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP)[1]
+        return est["fps"], bool(est["fits"])
+
+    found = search_precision(graph, cfg, stats, calib_inputs, held_inputs, fps_of,
+                             min_agreement)
+    searched = found.searched.pop("graph")
+    layers = {**(cfg.get("layers") or {})}
+    for name, entry in found.layers.items():
+        layers[name] = {**layers.get(name, {}), **entry}
+    summary = {"board": board_cfg["name"], "min_agreement": min_agreement,
+               "calibration_images": len(calib_paths), "held_out_images": len(held_paths),
+               "baseline": found.baseline, "searched": found.searched,
+               "steps": [s.describe() for s in found.steps], "tried": found.tried}
+    return resolved_config(searched, {**cfg, "layers": layers}), summary

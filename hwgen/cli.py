@@ -77,15 +77,38 @@ def cmd_config(args) -> int:
     if args.output is not None:
         check_output_file(args.output)
     cfg = load_config(args.config)
-    graph = load_model(args.model, cfg)
-    quantize_model(graph, cfg, args.calib, args.calib_limit)
-    text = dump_config(resolved_config(graph, cfg))
+    if args.search_precision:
+        from .api import search_config
+
+        resolved, found = search_config(args.model, args.calib, args.board, cfg,
+                                        args.calib_limit, args.min_agreement or 0.94, args.cap)
+        text = dump_config(resolved)
+        print(search_text(found), file=sys.stderr)
+    else:
+        if args.min_agreement is not None:
+            raise HwgenError("--min-agreement applies to --search-precision only")
+        graph = load_model(args.model, cfg)
+        quantize_model(graph, cfg, args.calib, args.calib_limit)
+        text = dump_config(resolved_config(graph, cfg))
     if args.output is None:
         sys.stdout.write(text)
     else:
         write_atomic(args.output, text)
         print(f"wrote {args.output}")
     return 0
+
+
+def search_text(found: dict) -> str:
+    """What the precision search found, in a few lines (stderr: stdout may be the file)."""
+    b, s = found["baseline"], found["searched"]
+    lines = [f"precision search for {found['board']}: {found['calibration_images']} images "
+             f"calibrate, {found['held_out_images']} held out",
+             f"  8-bit design: {b['fps']:.1f} frames/s, held-out agreement {b['agreement']:.1%}",
+             f"  searched:     {s['fps']:.1f} frames/s ({s['fps'] / b['fps']:.2f}x), held-out "
+             f"agreement {s['agreement']:.1%} (at least {found['min_agreement']:.1%}), "
+             + ("fits" if s["fits"] else "DOES NOT FIT")]
+    lines += [f"  {step}" for step in found["steps"]] or ["  (no layer narrowed)"]
+    return "\n".join(lines)
 
 
 def cmd_eval(args) -> int:
@@ -274,6 +297,17 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arg(p)
     _quant_args(p)
     p.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    p.add_argument("--search-precision", action="store_true",
+                   help="choose per-layer weight (4-8 bits) and activation (6-8 bits) widths "
+                        "for the board's frames/s, judged on held-out calibration images")
+    p.add_argument("--min-agreement", type=float, default=None, metavar="F",
+                   help="--search-precision: least top-1 agreement with float on the held-out "
+                        "images (default 0.94)")
+    p.add_argument("--board", default="pynq-z2", help="--search-precision: board name or "
+                   "board .yaml file (default: pynq-z2)")
+    p.add_argument("--cap", type=_fraction, default=None, metavar="F",
+                   help="--search-precision: share of each board resource the design may use "
+                        "(default 0.85)")
     p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("eval", help="float vs fixed-point accuracy on labelled images")
