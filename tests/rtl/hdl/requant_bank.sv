@@ -15,15 +15,15 @@ module requant_bank #(
   for (genvar r = 0; r < 7; r++) begin : g_rnd
     for (genvar o = 0; o < 4; o++) begin : g_ovf
       hwgen_requant #(.XW(XW), .SHIFT(SHIFT), .RND(r), .OW(OW), .OSIGNED(1), .OVF(o)) u_s (
-          .x(x), .y(y_signed[(r*4+o)*OW+:OW]));
+          .x(x), .shift(1'b0), .y(y_signed[(r*4+o)*OW+:OW]));
       hwgen_requant #(.XW(XW), .SHIFT(SHIFT), .RND(r), .OW(OW), .OSIGNED(0), .OVF(o)) u_u (
-          .x(x), .y(y_unsigned[(r*4+o)*OW+:OW]));
+          .x(x), .shift(1'b0), .y(y_unsigned[(r*4+o)*OW+:OW]));
     end
   end
   hwgen_requant #(.XW(XW), .SHIFT(SHIFT), .RND(2), .OW(OW), .OSIGNED(1), .OVF(1), .RELU(1)) u_relu (
-      .x(x), .y(y_relu));
+      .x(x), .shift(1'b0), .y(y_relu));
   hwgen_requant #(.XW(XW), .ACC_CAST(1), .ACC_W(9), .ACC_SIGNED(1), .ACC_OVF(1), .SHIFT(SHIFT),
-                  .RND(0), .OW(OW), .OSIGNED(1), .OVF(0)) u_acc (.x(x), .y(y_acc));
+                  .RND(0), .OW(OW), .OSIGNED(1), .OVF(0)) u_acc (.x(x), .shift(1'b0), .y(y_acc));
   hwgen_requant #(.XW(XW), .SHIFT(-2), .RND(0), .OW(XW + 2), .OSIGNED(1), .OVF(0)) u_left (
-      .x(x), .y(y_left));
+      .x(x), .shift(1'b0), .y(y_left));
 endmodule
