@@ -127,11 +127,21 @@ def search_precision(prepared: Graph, cfg: dict, stats: dict[str, TensorStats],
     statistics of its calibration images, and ``fps_of(quantised graph) -> (frames/s, fits)``
     on the board."""
     judge = _Judge(prepared, held_inputs)
+    pinned: dict[str, str] = {}  # the 8-bit run's activation formats, by owner
 
     def quick(layers: dict[str, dict]) -> Graph:
-        return quantize(copy.deepcopy(prepared), _with_layers(cfg, layers, True), stats)
+        # a narrower weight leaves every activation format as it was, and a narrower output
+        # only its own: pin the others (choosing a format from the statistics is the slow part)
+        fixed = {o: {"output": f} for o, f in pinned.items()
+                 if "activation_bits" not in layers.get(o, {})}
+        for name, entry in layers.items():
+            fixed[name] = {**fixed.get(name, {}), **entry}
+        return quantize(copy.deepcopy(prepared), _with_layers(cfg, fixed, True), stats)
 
     base_graph = quick({})
+    owner = decision_tensors(base_graph)
+    pinned.update({o: base_graph.tensors[t].fmt.cpp() for t, o in owner.items()
+                   if o in {n.name for n in base_graph.nodes}})
     base = judge.accuracy(base_graph, SENSITIVITY_IMAGES)
     steps = _ranked_steps(prepared, cfg, quick, judge, base)
     tried: list[dict] = []
