@@ -107,6 +107,8 @@ def search_text(found: dict) -> str:
              f"  searched:     {s['fps']:.1f} frames/s ({s['fps'] / b['fps']:.2f}x), held-out "
              f"agreement {s['agreement']:.1%} (at least {found['min_agreement']:.1%}), "
              + ("fits" if s["fits"] else "DOES NOT FIT")]
+    lines += [f"  tried the {t['steps']} least costly steps: quick agreement "
+              f"{t['agreement']:.1%}, {t['fps']:.1f} frames/s" for t in found["tried"]]
     lines += [f"  {step}" for step in found["steps"]] or ["  (no layer narrowed)"]
     return "\n".join(lines)
 

@@ -45,7 +45,8 @@ def without_timings(text: str) -> list[str]:
 
 
 @needs_shared
-@pytest.mark.parametrize("form", ["json", "text"])
+# the JSON form in the default suite (time); the text form under -m slow
+@pytest.mark.parametrize("form", ["json", pytest.param("text", marks=pytest.mark.slow)])
 def test_two_workers_print_what_one_process_prints(capsys, resolved_config, form):
     import ray
 

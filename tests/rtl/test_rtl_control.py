@@ -41,8 +41,10 @@ def test_control_in_library_and_lint_clean():
 
 
 
-@pytest.mark.parametrize("axi_bits,lanes,width,words", [(8, 2, 10, 3), (64, 8, 16, 5), (32, 3, 8, 4)],
-                         ids=["3-beats", "2-beats", "1-beat-padded"])
+# the three-beat word in the default suite (time); the others under -m slow
+@pytest.mark.parametrize("axi_bits,lanes,width,words", [
+    (8, 2, 10, 3), pytest.param(64, 8, 16, 5, marks=pytest.mark.slow),
+    pytest.param(32, 3, 8, 4, marks=pytest.mark.slow)], ids=["3-beats", "2-beats", "1-beat-padded"])
 def test_axis_words_in_several_beats(tmp_path, axi_bits, lanes, width, words):
     """The top's AXI4-Streams take the DMA's widths (8..64 bits, as the HLS top's): a wider word
     (e.g. 8 x 16-bit outputs) spans beats, lowest bits first, as the driver packs it."""

@@ -37,7 +37,9 @@ int main() {{
 """
 
 
-@pytest.mark.parametrize("ww,xw,xs", [(8, 8, 0), (3, 8, 1), (9, 5, 1), (6, 1, 0)])
+# two of the four width pairs in the default suite (time), the other two under -m slow
+@pytest.mark.parametrize("ww,xw,xs", [(8, 8, 0), pytest.param(3, 8, 1, marks=pytest.mark.slow),
+                                      (9, 5, 1), pytest.param(6, 1, 0, marks=pytest.mark.slow)])
 def test_every_product_is_exact(ww, xw, xs, tmp_path):
     driver = tmp_path / "driver.cpp"
     driver.write_text(DRIVER.format(ww=ww, xw=xw, xs=xs))
