@@ -8,8 +8,9 @@ to judge the fixed-point network against float; the others calibrate. Then:
    bits) in a quick quantisation (nearest rounding, no bias correction, the statistics of the
    8-bit run reused) and the drop of the logits' SNR on held-out images is measured.
 2. The narrowing steps, least sensitive first, form a list; the search takes the longest prefix
-   whose held-out top-1 agreement with float (quick quantisation) stays at ``min_agreement``,
-   by bisection, asking the folding optimiser for each prefix's frames/s on the board.
+   whose held-out top-1 agreement with float (quick quantisation) loses no more than the real
+   8-bit run's agreement stands above ``min_agreement``, by bisection, asking the folding
+   optimiser for each prefix's frames/s on the board.
 3. Steps that buy no frames/s on the board are undone (they cost accuracy for nothing).
 4. The chosen widths are quantised for real (the configured weight rounding and bias
    correction) and checked on the held-out images again; while agreement falls short, the last
@@ -142,6 +143,19 @@ def search_precision(prepared: Graph, cfg: dict, stats: dict[str, TensorStats],
     owner = decision_tensors(base_graph)
     pinned.update({o: base_graph.tensors[t].fmt.cpp() for t, o in owner.items()
                    if o in {n.name for n in base_graph.nodes}})
+    real_cfg = _with_layers(cfg, {}, False)
+
+    def real(layers: dict[str, dict]) -> Graph:
+        return quantize(copy.deepcopy(prepared), _with_layers(real_cfg, layers, False), stats,
+                        calib_inputs)
+
+    with progress.bar("precision search: the 8-bit design", len(prepared.nodes), "layer"):
+        g0 = real({})
+    acc0 = judge.accuracy(g0)
+    fps0, fits0 = fps_of(g0)
+    # the quick quantisation loses agreement that weight rounding and bias correction win back:
+    # a prefix is judged by what it loses against the quick 8-bit run
+    floor = min_agreement - max(acc0.agreement - judge.accuracy(base_graph).agreement, 0.0)
     base = judge.accuracy(base_graph, SENSITIVITY_IMAGES)
     steps = _ranked_steps(prepared, cfg, quick, judge, base)
     tried: list[dict] = []
@@ -151,7 +165,7 @@ def search_precision(prepared: Graph, cfg: dict, stats: dict[str, TensorStats],
         acc = judge.accuracy(g)
         fps, fits = fps_of(g)
         tried.append({"steps": k, "agreement": acc.agreement, "fps": fps, "fits": fits})
-        return acc.agreement >= min_agreement and fits, fps
+        return acc.agreement >= floor and fits, fps
 
     # bisection for the longest prefix that keeps the agreement (it falls as steps are added)
     lo, hi = 0, len(steps)
@@ -165,19 +179,15 @@ def search_precision(prepared: Graph, cfg: dict, stats: dict[str, TensorStats],
     chosen = _drop_free_steps(steps[:lo], quick, fps_of)
 
     # the real quantisation (weight rounding, bias correction); back off while it falls short
-    real_cfg = _with_layers(cfg, {}, False)
     while True:
         layers = _layers_of(chosen)
-        g = quantize(copy.deepcopy(prepared), _with_layers(real_cfg, layers, False), stats,
-                     calib_inputs)
+        with progress.bar("precision search: the searched design", len(prepared.nodes), "layer"):
+            g = real(layers) if chosen else g0
         acc = judge.accuracy(g)
         if acc.agreement >= min_agreement or not chosen:
             break
         chosen = chosen[:len(chosen) // 2]
     fps, fits = fps_of(g)
-    g0 = quantize(copy.deepcopy(prepared), real_cfg, stats, calib_inputs)
-    acc0 = judge.accuracy(g0)
-    fps0, fits0 = fps_of(g0)
     return SearchResult(
         steps=chosen, layers=layers,
         baseline={"fps": fps0, "fits": fits0, "agreement": acc0.agreement,
