@@ -203,10 +203,11 @@ def _ranked_steps(prepared: Graph, cfg: dict, quick, judge: _Judge, base: Accura
     always after its 6-bit one."""
     res = Resolver(prepared, cfg)
     convs = [n.name for n in prepared.nodes if isinstance(n.op, Conv)]
-    owners = [o for o in dict.fromkeys(decision_tensors(prepared).values())
-              if o in {n.name for n in prepared.nodes}
-              and prepared.output not in [t for t, w in decision_tensors(prepared).items()
-                                          if w == o]]
+    owner = decision_tensors(prepared)
+    names = {n.name for n in prepared.nodes}
+    # every layer that decides a format, but the logits' (their width is output_bits)
+    owners = [o for o in dict.fromkeys(owner.values())
+              if o in names and o != owner[prepared.output]]
     trials = [(c, "weight_bits", b) for c in convs for b in WEIGHT_STEPS
               if b < int(res.settings(c)["weight_bits"])]
     trials += [(o, "activation_bits", ACTIVATION_STEP) for o in owners
@@ -219,7 +220,7 @@ def _ranked_steps(prepared: Graph, cfg: dict, quick, judge: _Judge, base: Accura
     for (layer, key, bits), db in lost.items():
         if key == "weight_bits" and bits != WEIGHT_STEPS[0]:
             # what it loses beyond the wider step, and never ranked before that step
-            wider = lost[(layer, key, WEIGHT_STEPS[WEIGHT_STEPS.index(bits) - 1])]
+            wider = lost.get((layer, key, WEIGHT_STEPS[WEIGHT_STEPS.index(bits) - 1]), 0.0)
             db = max(db - wider, wider) + 1e-9
         steps.append(Step(layer, key, bits, db))
     return sorted(steps, key=lambda s: s.cost_db)

@@ -104,3 +104,11 @@ def test_config_search_bad_input(tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "c.yaml").exists()
+
+
+def test_a_layer_configured_narrower_is_only_narrowed_further(tiny):
+    graph, calib, held, stats = tiny
+    cfg = {"layers": {"c2": {"weight_bits": 5}}}
+    found = search_precision(graph, cfg, stats, calib, held, narrow_pays, min_agreement=0.0)
+    assert [s.bits for s in found.steps if s.layer == "c2" and s.key == "weight_bits"] == [4]
+    assert found.baseline["fps"] == 4.0  # the configuration's 5 bits, before the search
