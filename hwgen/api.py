@@ -204,14 +204,16 @@ def _calibrate(graph: Graph, cfg: dict, inputs: list[np.ndarray]) -> Graph:
 
 
 def search_config(model, calib, board: str | Path = "pynq-z2", config=None,
-                  calib_limit: int | None = None, min_agreement: float = 0.94,
+                  calib_limit: int | None = None, min_agreement: float | None = None,
                   cap: float | None = None):
     """The configuration ``hwgen config --search-precision`` writes (resolved) and what the
     search found (quant/search.py): per-layer widths for the board, judged on held-out
     calibration images."""
     from .quant.config import resolved_config  # noqa: PLC0415
-    from .quant.search import search_precision, split_calibration  # noqa: PLC0415
+    from .quant import search  # noqa: PLC0415
 
+    if min_agreement is None:
+        min_agreement = search.DEFAULT_MIN_AGREEMENT
     if calib is None:
         raise HwgenError("--search-precision needs --calib DIR: it calibrates on part of the "
                          "images and judges accuracy on the rest")
@@ -224,7 +226,7 @@ def search_config(model, calib, board: str | Path = "pynq-z2", config=None,
     cfg = _config(config)
     graph = load_model(model, cfg)
     check_design_inputs(graph, cfg, board_cfg)
-    calib_paths, held_paths = split_calibration(list_images(calib)[:calib_limit])
+    calib_paths, held_paths = search.split_calibration(list_images(calib)[:calib_limit])
     prepare(graph, cfg)
     calib_inputs = list(image_inputs(graph, calib_paths))
     held_inputs = list(image_inputs(graph, held_paths))
@@ -234,8 +236,8 @@ def search_config(model, calib, board: str | Path = "pynq-z2", config=None,
         est = optimise(g, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP)[1]
         return est["fps"], bool(est["fits"])
 
-    found = search_precision(graph, cfg, stats, calib_inputs, held_inputs, fps_of,
-                             min_agreement)
+    found = search.search_precision(graph, cfg, stats, calib_inputs, held_inputs, fps_of,
+                                    min_agreement)
     searched = found.searched.pop("graph")
     layers = {**(cfg.get("layers") or {})}
     for name, entry in found.layers.items():

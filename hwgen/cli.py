@@ -81,7 +81,7 @@ def cmd_config(args) -> int:
         from .api import search_config
 
         resolved, found = search_config(args.model, args.calib, args.board, cfg,
-                                        args.calib_limit, args.min_agreement or 0.94, args.cap)
+                                        args.calib_limit, args.min_agreement, args.cap)
         text = dump_config(resolved)
         print(search_text(found), file=sys.stderr)
     else:

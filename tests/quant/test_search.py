@@ -94,6 +94,8 @@ def test_config_search_precision_cli(tmp_path, capsys):
     (["--search-precision"], "--search-precision needs --calib DIR"),
     (["--search-precision", "--calib", "CALIB", "--min-agreement", "1.5"],
      "min_agreement (--min-agreement): 1.5; supported: a fraction in (0, 1]"),
+    (["--search-precision", "--calib", "CALIB", "--min-agreement", "0"],
+     "min_agreement (--min-agreement): 0.0; supported: a fraction in (0, 1]"),
     (["--min-agreement", "0.9"], "--min-agreement applies to --search-precision only"),
 ])
 def test_config_search_bad_input(tmp_path, capsys, args, message):
