@@ -23,8 +23,9 @@
 //   weights, bias and sum have shift[co] (0..MAX_SHIFT) fraction bits more than weight_t,
 //   bias_t and acc_t say. The raw integers and their sums are computed exactly as above; only
 //   the final cast differs: out = (out_t) (acc read with ACC_FRAC + shift[co] fraction bits),
-//   done as an exact left shift by MAX_SHIFT - shift[co] onto a MAX_SHIFT bits wider type and
-//   one ap_fixed assignment. shift[co] sits in the bias ROM, above the bias (layout below).
+//   done as an exact left shift by align[co] = MAX_SHIFT - shift[co] onto a MAX_SHIFT bits wider
+//   type and one ap_fixed assignment. align[co] sits in the bias ROM, above the bias (layout
+//   below), so the kernel shifts by a ROM field (no subtractor).
 //
 // CFG (hls4ml-style traits struct emitted by hwgen/hls/kernels.py):
 //   typedef in_t      ap_[u]fixed of the input stream
@@ -35,8 +36,9 @@
 //   static const unsigned IN_H, IN_W, IN_C, OUT_H, OUT_W, OUT_C
 //   static const unsigned K, STRIDE, PAD_T, PAD_L, PAD_B, PAD_R      (PAD_T, PAD_L < K)
 //   static const bool     RELU
-//   static const int      SHIFT_BITS, MAX_SHIFT  per-channel formats: bits of a shift in the
-//                                   bias ROM, the largest shift (both 0: one format per tensor)
+//   static const int      SHIFT_BITS, MAX_SHIFT  per-channel formats: bits of an alignment in
+//                                   the bias ROM, the largest shift (both 0: one format per
+//                                   tensor; MAX_SHIFT < 2^SHIFT_BITS)
 //   static const unsigned PE        output channels computed in parallel (divides OUT_C)
 //   static const unsigned SIMD      input channels multiplied in parallel (divides IN_C)
 //   static const unsigned IN_LANES  channels per input word (divides IN_C; one of IN_LANES, SIMD
@@ -51,8 +53,8 @@
 // w_word_t = ap_uint<PE*SIMD*W> (W = weight_t's width), word nf*SF + sf carrying weight
 // w[co][ci][ky][kx] in lane k = s*PE + pe, i.e. at bits [k*W, k*W + W) as its raw W-bit
 // two's-complement pattern. The bias ROM holds NF words b_word_t = ap_uint<PE*L>, L = Wb +
-// SHIFT_BITS: channel nf*PE + pe has its raw bias at bits [pe*L, pe*L + Wb) and its shift
-// (unsigned) at [pe*L + Wb, pe*L + L). This is finn-hlslib's and FINN's ROM form (one
+// SHIFT_BITS: channel nf*PE + pe has its raw bias at bits [pe*L, pe*L + Wb) and its alignment
+// MAX_SHIFT - shift (unsigned) at [pe*L + Wb, pe*L + L). This is finn-hlslib's and FINN's ROM form (one
 // ap_uint<SIMD*W> word per PE and tile, lanes unpacked with constant part-selects); the generated
 // header (hwgen.hls.kernels.KernelArray) initialises each word from a hex string,
 // ap_uint<N>("0x...", 16), as FINN's data packing does (finn.util.data_packing.numpy_to_hls_code).
@@ -144,7 +146,8 @@ struct conv_traits {
   static const int B_BITS = fixed_traits<typename CFG::bias_t>::width;
   static const bool B_SIGNED = fixed_traits<typename CFG::bias_t>::is_signed;
   /// per-channel weight formats ("Per-channel formats" above): each bias lane carries its
-  /// channel's shift (0..MAX_SHIFT) in SHIFT_BITS above the raw bias; 0: one format per tensor
+  /// channel's alignment (MAX_SHIFT - shift) in SHIFT_BITS above the raw bias; 0: one format
+  /// per tensor
   static const int SHIFT_BITS = CFG::SHIFT_BITS;
   static const int MAX_SHIFT = CFG::MAX_SHIFT;
   static const int SHIFT_W = SHIFT_BITS > 0 ? SHIFT_BITS : 1;
@@ -192,7 +195,7 @@ struct conv_traits {
   typedef ap_fixed<REG_BITS, REG_BITS - ACC_FRAC> reg_fixed_t;
   /// per-channel formats: acc_t's value on the finest channel's fraction (MAX_SHIFT bits more),
   /// one bit wider so that an unsigned acc_t fits too -- every channel's sum exactly
-  static const int WIDE_W = ACC_W + MAX_SHIFT + 1;
+  static const int WIDE_W = MAX_SHIFT > 0 ? ACC_W + MAX_SHIFT + 1 : ACC_W;
   typedef ap_fixed<WIDE_W, WIDE_W - ACC_FRAC - MAX_SHIFT> wide_t;
   typedef typename raw_int<WIDE_W, true>::type wide_raw_t;
 };
@@ -215,8 +218,8 @@ inline typename select_type<S, ap_int<W>, ap_uint<W> >::type rom_lane(const ap_u
   return rom_field<W, S>(word, l * W);
 }
 
-/// Bias lane l of a bias ROM word: the raw bias (its low B_BITS) and the channel's shift (its
-/// SHIFT_BITS above; 0 with one format per tensor) -- constant part-selects.
+/// Bias lane l of a bias ROM word: the raw bias (its low B_BITS) and the channel's alignment
+/// (its SHIFT_BITS above; 0 with one format per tensor) -- constant part-selects.
 template <class TR, int N>
 inline typename select_type<TR::B_SIGNED, ap_int<TR::B_BITS>, ap_uint<TR::B_BITS> >::type
 bias_lane(const ap_uint<N>& word, unsigned l) {
@@ -224,7 +227,7 @@ bias_lane(const ap_uint<N>& word, unsigned l) {
   return rom_field<TR::B_BITS, TR::B_SIGNED>(word, l * TR::B_LANE);
 }
 template <class TR, int N>
-inline ap_uint<TR::SHIFT_W> shift_lane(const ap_uint<N>& word, unsigned l) {
+inline ap_uint<TR::SHIFT_W> align_lane(const ap_uint<N>& word, unsigned l) {
 #pragma HLS INLINE
   if (TR::SHIFT_BITS == 0) return 0;
   return rom_field<TR::SHIFT_W, false>(word, TR::SHIFT_BITS ? l * TR::B_LANE + TR::B_BITS : 0);
@@ -239,7 +242,7 @@ inline int64_t native_bias(typename TR::b_lane_t v) {
   return TR::B_SIGNED ? (int64_t)(low << (64 - TR::B_BITS)) >> (64 - TR::B_BITS) : (int64_t)low;
 }
 template <class TR>
-inline unsigned native_shift(typename TR::b_lane_t v) {
+inline unsigned native_align(typename TR::b_lane_t v) {
   return TR::SHIFT_BITS == 0 ? 0 : (unsigned)((uint64_t)v >> TR::B_BITS);
 }
 #endif
@@ -296,10 +299,10 @@ inline auto mul(const A& a, const B& b, mul_tag<true>) -> decltype(a * b) {
 }
 
 /// acc register -> acc_t (overflow mode) -> ReLU -> out_t (rounding and overflow modes), for
-/// a channel of `shift` extra fraction bits (per-channel formats; 0 otherwise)
+/// a channel of MAX_SHIFT - `align` extra fraction bits (per-channel formats; align 0 otherwise)
 template <class CFG>
 inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r,
-                                       unsigned shift) {
+                                       const ap_uint<conv_traits<CFG>::SHIFT_W>& align) {
 #pragma HLS INLINE
   typedef conv_traits<CFG> TR;
   typename CFG::acc_t a;
@@ -315,10 +318,16 @@ inline typename CFG::out_t conv_output(const typename conv_traits<CFG>::reg_t& r
   if (TR::MAX_SHIFT == 0) {
     y = a;
   } else {
-    // this channel's sum has `shift` fraction bits more than acc_t says: read it on the finest
-    // channel's fraction (an exact left shift, MAX_SHIFT bits wider), then cast once
+    // this channel's sum has MAX_SHIFT - align fraction bits more than acc_t says: read it on
+    // the finest channel's fraction (an exact left shift by align, MAX_SHIFT bits wider), then
+    // cast once
     typename TR::wide_t v;
-    set_raw(v, (typename TR::wide_raw_t)raw_of(a) << (TR::MAX_SHIFT - shift));
+#if HWGEN_CSIM_NATIVE
+    // in unsigned arithmetic: a left shift of a negative signed integer is undefined in C++14
+    set_raw(v, (int64_t)((uint64_t)(int64_t)raw_of(a) << align.to_uint()));
+#else
+    set_raw(v, (typename TR::wide_raw_t)raw_of(a) << align);
+#endif
     y = v;
   }
   return y;
@@ -414,9 +423,9 @@ mvau_loop:
       for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
 #if HWGEN_CSIM_NATIVE
-        o.data[pe] = conv_output<CFG>(acc[pe], native_shift<TR>(b[pe]));
+        o.data[pe] = conv_output<CFG>(acc[pe], native_align<TR>(b[pe]));
 #else
-        o.data[pe] = conv_output<CFG>(acc[pe], shift_lane<TR>(b, pe));
+        o.data[pe] = conv_output<CFG>(acc[pe], align_lane<TR>(b, pe));
 #endif
       }
       out.write(o);
@@ -594,6 +603,14 @@ void conv2d(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
   static_assert(TR::ACC_FRAC == TR::IN_FRAC + TR::W_FRAC,
                 "conv2d: acc_t must have the fraction bits of in_t plus those of weight_t");
   static_assert(TR::B_SHIFT >= 0, "conv2d: bias_t must not be finer than acc_t");
+  static_assert(TR::SHIFT_BITS >= 0 && TR::MAX_SHIFT >= 0 &&
+                    (TR::MAX_SHIFT == 0) == (TR::SHIFT_BITS == 0) &&
+                    TR::MAX_SHIFT < (1 << TR::SHIFT_BITS),
+                "conv2d: SHIFT_BITS must hold 0..MAX_SHIFT (both 0: one format per tensor)");
+#if HWGEN_CSIM_NATIVE
+  static_assert(TR::WIDE_W <= 64, "conv2d: per-channel sums need more than 64 bits; compile "
+                                  "with -DHWGEN_CSIM_NATIVE=0");
+#endif
   static_assert(fits_u32((unsigned long long)CFG::IN_H * CFG::IN_W * CFG::IN_C),
                 "conv2d: 32-bit counters");
   static_assert(CFG::PE * CFG::SIMD * TR::W_BITS <= AP_INT_MAX_W &&

@@ -2,8 +2,8 @@
 //
 // conv2d_ddr<CFG>(in, out, wmem, bias)
 // ====================================
-//   in, out, bias : as conv2d (conv2d.h; bias: NF scalar words ap_uint<PE*Wb>); the result is
-//                   bit-identical to conv2d's
+//   in, out, bias : as conv2d (conv2d.h; bias: NF scalar words ap_uint<PE*(Wb+SHIFT_BITS)>);
+//                   the result is bit-identical to conv2d's
 //   wmem : const ddr_word_t*  (an AXI4 master port, 64-bit beats): the layer's weights in conv2d's
 //          "[NF][SF][SIMD][PE]" layout, one weight word (the PE*SIMD weights of one (nf, sf)) per
 //          BEATS consecutive beats. Weight k = s*PE + pe of word i sits at bits [k*W, k*W + W) of
@@ -203,9 +203,9 @@ blocks:
         for (unsigned pe = 0; pe < PE; ++pe) {
 #pragma HLS UNROLL
 #if HWGEN_CSIM_NATIVE
-          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe], native_shift<TR>(b[pe]));
+          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe], native_align<TR>(b[pe]));
 #else
-          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe], shift_lane<TR>(b, pe));
+          obuf[p][nf][pe] = conv_output<CFG>(acc[p][pe], align_lane<TR>(b, pe));
 #endif
         }
       }
@@ -385,6 +385,9 @@ void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
   static_assert(TR::ACC_FRAC == TR::IN_FRAC + TR::W_FRAC,
                 "conv2d_ddr: acc_t must have the fraction bits of in_t plus those of weight_t");
   static_assert(TR::B_SHIFT >= 0, "conv2d_ddr: bias_t must not be finer than acc_t");
+  static_assert((TR::MAX_SHIFT == 0) == (TR::SHIFT_BITS == 0) &&
+                    TR::MAX_SHIFT < (1 << TR::SHIFT_BITS),
+                "conv2d_ddr: SHIFT_BITS must hold 0..MAX_SHIFT (both 0: one format per tensor)");
   static_assert(TR::PIXELS % CFG::BLOCK == 0, "conv2d_ddr: BLOCK must divide OUT_H*OUT_W");
   static_assert(CFG::BEATS * 64 >= TR::WPAR * TR::W_BITS && (CFG::BEATS - 1) * 64 < TR::WPAR * TR::W_BITS,
                 "conv2d_ddr: BEATS must be ceil(PE*SIMD*W / 64)");
@@ -392,9 +395,10 @@ void conv2d_ddr(hls::stream<Pack<typename CFG::in_t, CFG::IN_LANES> >& in,
                 "conv2d_ddr: 32-bit counters");
   static_assert(CFG::PE * TR::B_LANE <= AP_INT_MAX_W,
                 "conv2d_ddr: a bias word is wider than AP_INT_MAX_W bits (define it larger)");
-// the bias ROM: NF scalar words ap_uint<PE*Wb> (no AGGREGATE needed), read with the neuron-fold
-// counter (see conv2d.h, "Weight layout"); a global array, bound in the function that uses it,
-// on its argument (UG1399 "pragma HLS bind_storage": a variable, array or function argument)
+// the bias ROM: NF scalar words ap_uint<PE*(Wb+SHIFT_BITS)> (no AGGREGATE needed), read with the
+// neuron-fold counter (see conv2d.h, "Weight layout"); a global array, bound in the function that
+// uses it, on its argument (UG1399 "pragma HLS bind_storage": a variable, array or function
+// argument)
 #pragma HLS BIND_STORAGE variable = bias type = rom_1p impl = lutram
 #pragma HLS DATAFLOW
   hls::stream<typename TR::wword_t> ws("conv_ddr_weights");

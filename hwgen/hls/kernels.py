@@ -219,12 +219,14 @@ def _conv(st: Stage, graph: Graph) -> KernelCall:
 
 def _bias_rom(name: str, op, pe: int) -> KernelArray:
     """NF words of PE bias lanes (conv2d.h, read with the neuron-fold counter): each channel's
-    raw bias and, with per-channel formats, its shift in the bits above it."""
+    raw bias and, with per-channel formats, its alignment (MAX_SHIFT - shift: the left shift
+    onto the finest channel) in the bits above it."""
     b_raw = np.asarray(op.bias_raw(), np.int64)  # each channel at its own format
     bits = op.max_shift.bit_length()
     if bits == 0:
         return KernelArray(f"{name}_b", raw_ctype(op.bias_fmt), b_raw, pe)
-    lanes = (op.channel_shift << op.bias_fmt.width) | op.bias_fmt.to_bits(b_raw)
+    align = op.max_shift - op.channel_shift
+    lanes = (align << op.bias_fmt.width) | op.bias_fmt.to_bits(b_raw)
     return KernelArray(f"{name}_b", f"hwgen::uint_t<{op.bias_fmt.width + bits}>", lanes, pe)
 
 
