@@ -20,7 +20,9 @@ BENCH = [HDL_DIR / f for f in ("hwgen_fifo.sv", "hwgen_axis_out.sv", "hwgen_cont
 TESTS = 5  # in control_tb.py
 
 
-@pytest.mark.parametrize("n_ptr,addr64,words", [(3, 0, 4), (2, 1, 5)], ids=["ptr32", "ptr64"])
+# the 64-bit pointers in the default suite (time), the 32-bit ones under -m slow
+@pytest.mark.parametrize("n_ptr,addr64,words", [pytest.param(3, 0, 4, marks=pytest.mark.slow),
+                                                (2, 1, 5)], ids=["ptr32", "ptr64"])
 def test_driver_register_sequences(tmp_path, n_ptr, addr64, words):
     path = os.pathsep.join([str(HERE), str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")])
     cfg = json.dumps({"n_ptr": n_ptr, "addr64": addr64, "words": words})

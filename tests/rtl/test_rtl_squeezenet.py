@@ -60,6 +60,7 @@ def test_reduced_squeezenet_bit_exact_and_on_estimate(tmp_path, capsys):
     assert "image 1, output 3" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # time: the default suite C-simulates a reduced complex bypass (HLS)
 def test_reduced_complex_bypass_squeezenet_bit_exact_and_on_estimate(tmp_path, capsys):
     """The paper's complex bypass (a 1x1 conv around Fire2, 4, 6 and 8, the input itself around
     Fire3, 5, 7 and 9): bit-exact under gaps and backpressure, on the estimate's pace (the
