@@ -195,10 +195,15 @@ def quantize_model(graph: Graph, config: str | Path | dict | None = None,
     return _calibrate(graph, cfg, list(image_inputs(graph, list_images(calib)[:limit])))
 
 
+def _statistics(graph: Graph, inputs: list[np.ndarray]) -> dict:
+    """Float statistics of every tensor on the calibration inputs, with a progress bar."""
+    return collect_stats(graph, progress.iterate(inputs, "calibration statistics", "img"))
+
+
 def _calibrate(graph: Graph, cfg: dict, inputs: list[np.ndarray]) -> Graph:
     """Statistics on the inputs, then the formats; both long (seconds a layer for bias
     correction and weight rounding on a real network), so each has its progress bar."""
-    stats = collect_stats(graph, progress.iterate(inputs, "calibration statistics", "img"))
+    stats = _statistics(graph, inputs)
     with progress.bar("bias correction, weight rounding", len(graph.nodes), "layer"):
         return quantize(graph, cfg, stats, inputs)
 
@@ -230,7 +235,7 @@ def search_config(model, calib, board: str | Path = "pynq-z2", config=None,
     prepare(graph, cfg)
     calib_inputs = list(image_inputs(graph, calib_paths))
     held_inputs = list(image_inputs(graph, held_paths))
-    stats = collect_stats(graph, progress.iterate(calib_inputs, "calibration statistics", "img"))
+    stats = _statistics(graph, calib_inputs)
 
     def fps_of(g: Graph) -> tuple[float, bool]:
         est = optimise(g, board_cfg, cfg.get("folding"), cap or DEFAULT_CAP)[1]

@@ -79,6 +79,7 @@ def cmd_config(args) -> int:
     cfg = load_config(args.config)
     if args.search_precision:
         from .api import search_config
+        from .report import search_text
 
         resolved, found = search_config(args.model, args.calib, args.board, cfg,
                                         args.calib_limit, args.min_agreement, args.cap)
@@ -96,21 +97,6 @@ def cmd_config(args) -> int:
         write_atomic(args.output, text)
         print(f"wrote {args.output}")
     return 0
-
-
-def search_text(found: dict) -> str:
-    """What the precision search found, in a few lines (stderr: stdout may be the file)."""
-    b, s = found["baseline"], found["searched"]
-    lines = [f"precision search for {found['board']}: {found['calibration_images']} images "
-             f"calibrate, {found['held_out_images']} held out",
-             f"  8-bit design: {b['fps']:.1f} frames/s, held-out agreement {b['agreement']:.1%}",
-             f"  searched:     {s['fps']:.1f} frames/s ({s['fps'] / b['fps']:.2f}x), held-out "
-             f"agreement {s['agreement']:.1%} (at least {found['min_agreement']:.1%}), "
-             + ("fits" if s["fits"] else "DOES NOT FIT")]
-    lines += [f"  tried the {t['steps']} least costly steps: quick agreement "
-              f"{t['agreement']:.1%}, {t['fps']:.1f} frames/s" for t in found["tried"]]
-    lines += [f"  {step}" for step in found["steps"]] or ["  (no layer narrowed)"]
-    return "\n".join(lines)
 
 
 def cmd_eval(args) -> int:

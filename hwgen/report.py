@@ -88,3 +88,18 @@ def eval_text(r: dict) -> str:
         "",
         table(("layer", "output format", "SNR dB", "saturated"), rows, {2, 3}),
     ])
+
+
+def search_text(found: dict) -> str:
+    """What the precision search found, in a few lines (stderr: stdout may be the file)."""
+    b, s = found["baseline"], found["searched"]
+    lines = [f"precision search for {found['board']}: {found['calibration_images']} images "
+             f"calibrate, {found['held_out_images']} held out",
+             f"  8-bit design: {b['fps']:.1f} frames/s, held-out agreement {b['agreement']:.1%}",
+             f"  searched:     {s['fps']:.1f} frames/s ({s['fps'] / b['fps']:.2f}x), held-out "
+             f"agreement {s['agreement']:.1%} (at least {found['min_agreement']:.1%}), "
+             + ("fits" if s["fits"] else "DOES NOT FIT")]
+    lines += [f"  tried the {t['steps']} least costly steps: quick agreement "
+              f"{t['agreement']:.1%}, {t['fps']:.1f} frames/s" for t in found["tried"]]
+    lines += [f"  {step}" for step in found["steps"]] or ["  (no layer narrowed)"]
+    return "\n".join(lines)
