@@ -103,7 +103,7 @@ WEIGHT_ROUNDINGS = ("nearest", "gptq")
 #: where a conv's weights may live: on chip (BRAM or LUTRAM, the estimator's choice), in BRAM, in
 #: LUTRAM, or in DDR (streamed through an AXI4 master port)
 WEIGHT_PLACES = ("chip", "bram", "lutram", "ddr")
-MULTIPLIERS = ("dsp", "lut")
+MULTIPLIERS = ("dsp", "dsp2", "lut")  # dsp2: two products per DSP48 (design/cost.packs_two)
 #: settings valid under ``defaults:`` and per layer. Widths: activations and weights up to 16 bits,
 #: biases and the logits up to 32, so every accumulator stays well inside the golden model's int64
 SETTINGS = {

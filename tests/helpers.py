@@ -48,3 +48,18 @@ def vivado_workspace(project: Path, work: Path) -> Path:
     hh.mkdir(parents=True)
     (hh / "hwgen_bd.hwh").write_text("<hwh/>")
     return rundir
+
+
+def rtlsim_bit_exact(out: Path, capsys, images: int = 2, tolerance: float = 0.10) -> dict:
+    """``hwgen rtlsim OUT --json`` on ``images`` images: bit-exact (gaps and backpressure
+    included) and its cycles per frame within ``tolerance`` of the estimate; returns its JSON."""
+    from hwgen.cli import main  # noqa: PLC0415
+
+    capsys.readouterr()
+    assert main(["rtlsim", str(out), "--images", str(images), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    print("rtlsim:", json.dumps(d))
+    assert d["images"] == images and d["mismatches"] == 0 and d["stress_frames"] == 2
+    est = d["estimated_cycles_per_frame"]
+    assert abs(d["cycles_per_frame"] - est) <= tolerance * est, d
+    return d

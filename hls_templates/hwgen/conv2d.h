@@ -44,6 +44,7 @@
 //   static const unsigned IN_LANES  channels per input word (divides IN_C; one of IN_LANES, SIMD
 //                                   divides the other)
 //   static const bool     MUL_FABRIC  multipliers in LUTs instead of DSP48s (synthesis only)
+//   static const bool     MUL_PACKED  two PEs' products per DSP48 (detail::mul2; ap_int path)
 //   static const int      W_STORAGE   STORE_BRAM / STORE_LUTRAM: the weight ROM (cost.memory)
 //   static const int      XBUF_STORAGE  the matrix-vector unit's input buffer (cost.memory)
 //   static const int      WIN_STORAGE   the sliding window's row buffer (windowed convs only)
@@ -175,6 +176,14 @@ struct conv_traits {
            fixed_traits<typename CFG::bias_t>::mag_bits + B_SHIFT) +
       3;
   static const bool ACC_WRAPS = acc_t::omode == AP_WRAP;
+  /// CFG::MUL_PACKED: PEs in pairs, two products per DSP48 (mul2)
+  static const int IN_BITS = fixed_traits<in_t>::width;
+  static const bool IN_SIGNED = fixed_traits<in_t>::is_signed;
+  static const unsigned PE_STEP = CFG::MUL_PACKED ? 2 : 1;
+  static_assert(!CFG::MUL_PACKED || (W_SIGNED && 2 * W_BITS + IN_BITS + 1 <= 25 &&
+                                     IN_BITS + !IN_SIGNED <= 18 && !CFG::MUL_FABRIC),
+                "conv2d: MUL_PACKED needs signed weights, 2*W + X + 1 <= 25, X <= 18 as signed "
+                "(hwgen.design.cost.packs_two), and DSP48 multipliers");
 #if HWGEN_CSIM_NATIVE
   static_assert(EXACT_BITS <= 64,
                 "conv2d: sums need more than 64 bits; compile with -DHWGEN_CSIM_NATIVE=0");
@@ -298,6 +307,37 @@ inline auto mul(const A& a, const B& b, mul_tag<true>) -> decltype(a * b) {
   return p;
 }
 
+/// Two PEs' products with one input x on ONE DSP48 multiplier (CFG::MUL_PACKED, chosen by
+/// hwgen's folding optimiser when the DSPs run out; hwgen.design.cost.packs_two gives the
+/// conditions, asserted in conv_traits): the operand a = w_hi * 2^K + w_lo, K = W + X bits (one
+/// signed product's width), takes K + W + 1 bits (w_hi at its most negative and a negative w_lo
+/// reach below -2^(K+W-1)), at most 25: the DSP48E1's pre-adder/A port; x, read as signed, at
+/// most 18: its B port; so a * x is one 25 x 18 multiplication (UG479). Its bits [0, K), read
+/// signed, are w_lo * x; the bits above are w_hi * x minus the borrow of a negative low product,
+/// which its sign bit gives back. Exact for every operand value (tests/hls/test_dsp_packing.py).
+/// FINN packs two PEs into a DSP48E1 the same way (finn-rtllib/mvu/mvu_8sx8u_dsp48.sv: 8-bit
+/// weights Wa + Ww bits apart on the 25-bit pre-adder port); Xilinx WP486 describes it for the
+/// DSP48E2. Here each product leaves the DSP at once, so no guard bits are needed.
+template <class TR>
+struct mul2_traits {
+  static const int K = TR::W_BITS + TR::IN_BITS;
+  typedef ap_int<K + TR::W_BITS + 1> a_t;            // the packed operand (25-bit port)
+  typedef ap_int<TR::IN_BITS + !TR::IN_SIGNED> b_t;  // the input, signed (18-bit port)
+  typedef ap_int<K + TR::W_BITS + 1 + TR::IN_BITS + 1> m_t;
+  typedef ap_int<K> p_t;                             // one product, exact
+};
+template <class TR, typename W, typename X>
+inline void mul2(const W& w_lo, const W& w_hi, const X& x, typename mul2_traits<TR>::p_t& p_lo,
+                 typename mul2_traits<TR>::p_t& p_hi) {
+#pragma HLS INLINE
+  typedef mul2_traits<TR> M;
+  const typename M::a_t a = ((typename M::a_t)w_hi << M::K) + (typename M::a_t)w_lo;
+  const typename M::m_t m = a * (typename M::b_t)x;
+#pragma HLS BIND_OP variable = m op = mul impl = dsp
+  p_lo = m(M::K - 1, 0);                      // bits [0, K): w_lo * x (two's complement)
+  p_hi = (m >> M::K) + (ap_uint<1>)m[M::K - 1];  // w_hi * x: the low product's borrow back
+}
+
 /// acc register -> acc_t (overflow mode) -> ReLU -> out_t (rounding and overflow modes), for
 /// a channel of MAX_SHIFT - `align` extra fraction bits (per-channel formats; align 0 otherwise)
 template <class CFG>
@@ -411,10 +451,18 @@ mvau_loop:
       HWGEN_CSIM_UNROLL
       for (unsigned pe = 0; pe < PE; ++pe) acc[pe] += (reg_t)wrow[pe] * xs;
 #else
-      for (unsigned pe = 0; pe < PE; ++pe) {
+      for (unsigned pe = 0; pe < PE; pe += TR::PE_STEP) {
 #pragma HLS UNROLL
-        acc[pe] += mul(rom_lane<TR::W_BITS, TR::W_SIGNED>(w, s * PE + pe), x[s],
-                       mul_tag<CFG::MUL_FABRIC>());
+        if (TR::PE_STEP == 2 && pe + 1 < PE) {  // two products on one DSP48 (mul2)
+          typename mul2_traits<TR>::p_t lo, hi;
+          mul2<TR>(rom_lane<TR::W_BITS, TR::W_SIGNED>(w, s * PE + pe),
+                   rom_lane<TR::W_BITS, TR::W_SIGNED>(w, s * PE + pe + 1), x[s], lo, hi);
+          acc[pe] += lo;
+          acc[pe + 1] += hi;
+        } else {
+          acc[pe] += mul(rom_lane<TR::W_BITS, TR::W_SIGNED>(w, s * PE + pe), x[s],
+                         mul_tag<CFG::MUL_FABRIC>());
+        }
       }
 #endif
     }

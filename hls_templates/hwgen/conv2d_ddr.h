@@ -193,9 +193,16 @@ blocks:
         HWGEN_CSIM_UNROLL
         for (unsigned pe = 0; pe < PE; ++pe) acc[p][pe] += (reg_t)w.data[s * PE + pe] * xs;
 #else
-        for (unsigned pe = 0; pe < PE; ++pe) {
+        for (unsigned pe = 0; pe < PE; pe += TR::PE_STEP) {
 #pragma HLS UNROLL
-          acc[p][pe] += mul(w.data[s * PE + pe], xbuf[p][sf][s], mul_tag<CFG::MUL_FABRIC>());
+          if (TR::PE_STEP == 2 && pe + 1 < PE) {  // two products on one DSP48 (conv2d.h mul2)
+            typename mul2_traits<TR>::p_t lo, hi;
+            mul2<TR>(w.data[s * PE + pe], w.data[s * PE + pe + 1], xbuf[p][sf][s], lo, hi);
+            acc[p][pe] += lo;
+            acc[p][pe + 1] += hi;
+          } else {
+            acc[p][pe] += mul(w.data[s * PE + pe], xbuf[p][sf][s], mul_tag<CFG::MUL_FABRIC>());
+          }
         }
 #endif
       }

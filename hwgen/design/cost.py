@@ -5,7 +5,9 @@ here; the estimator (``estimate.py``) adds them up. The figures are engineering 
 Vitis HLS builds from the kernels' code, in the terms of the FINN cost models:
 
 * a multiplier is one DSP48 (an 8x8 product needs one 25x18 multiplier), or, mapped to fabric,
-  ``(2*ceil((Wa+Ww)/6) - 1) * (Wa+Ww)`` LUTs (80 for 8x8);
+  ``(2*ceil((Wa+Ww)/6) - 1) * (Wa+Ww)`` LUTs (80 for 8x8); packed (``multipliers: dsp2``, where
+  ``packs_two`` allows it), one DSP48 computes two PEs' products with one input, plus per pair
+  ``Ww`` LUTs to form the packed operand and ``Wa+Ww`` for the upper product's borrow;
 * a SIMD-wide adder tree into a ``acc``-bit register costs about ``acc`` LUTs per input, and
   every multiplier output is registered (``Wa+Ww`` FFs);
 * memories: a ROM/RAM of ``depth`` words of ``width`` bits is BRAM (the cheapest BRAM18 aspect
@@ -135,14 +137,38 @@ def fabric_mult_luts(wa: int, ww: int) -> int:
     return (2 * math.ceil(n / 6) - 1) * n
 
 
+#: DSP48E1 (7-series, Zynq-7000) multiplier operands: 25 x 18 bits, signed (UG479); the
+#: UltraScale+ DSP48E2's 27-bit port is wider, so one rule holds for both families
+DSP_A_BITS, DSP_B_BITS = 25, 18
+
+
+def packs_two(ww: int, wa: int, w_signed: bool, x_signed: bool) -> bool:
+    """Whether one DSP48 multiplier computes two products w_lo * x and w_hi * x exactly: the
+    operand w_hi * 2**K + w_lo with K = Ww + Wa (the width of one signed product) takes K + Ww + 1
+    bits (w_hi at its most negative and a negative w_lo reach below -2**(K+Ww-1)), which must fit
+    the 25-bit port (2*Ww + Wa + 1 <= 25), and x, as a signed number, the 18-bit one. The low
+    product is then bits [0, K) of the result, the high one the bits above plus the low one's sign
+    (its borrow). This is the packing of FINN's mvu_8sx8u_dsp48.sv (two PEs' 8-bit weights Wa + Ww
+    bits apart on the DSP48E1's 25-bit pre-adder port, one 8-bit activation on its B port) and of
+    Xilinx WP486 (INT8 on DSP48E2), here with each product taken out of the DSP at once rather
+    than accumulated in it, so that no guard bits are needed. Signed weights only (the borrow
+    rule)."""
+    return w_signed and 2 * ww + wa + 1 <= DSP_A_BITS and wa + (not x_signed) <= DSP_B_BITS
+
+
 def mac_array(pe: int, simd: int, wa: int, ww: int, acc_bits: int, out_bits: int,
-              fabric: bool) -> Resources:
-    """PE x SIMD multipliers, PE adder trees and accumulators, PE requantisers."""
+              fabric: bool, packed: bool = False) -> Resources:
+    """PE x SIMD multipliers, PE adder trees and accumulators, PE requantisers; ``packed``: the
+    PEs in pairs, two products per DSP48 (``packs_two``; an odd PE's last alone)."""
     macs = pe * simd
     r = Resources(ff=macs * (wa + ww) + pe * (2 * acc_bits + out_bits),
                   lut=macs * acc_bits + pe * (acc_bits + out_bits))
     if fabric:
         r.lut += macs * fabric_mult_luts(wa, ww)
+    elif packed:
+        pairs = (pe // 2) * simd
+        r.dsp += macs - pairs
+        r.lut += pairs * (2 * ww + wa)  # the packed operand's upper half, the borrow add
     else:
         r.dsp += macs
     return r

@@ -97,7 +97,7 @@ def estimate_for(design: Design, board: dict, cap: float = DEFAULT_CAP,
         conv = st.kind == "conv"
         layers.append({
             **_layer_row(graph, st),
-            "multipliers": ("lut" if st.folding.mul_fabric else "dsp") if conv else None,
+            "multipliers": st.folding.multipliers if conv else None,
             "weights": st.weights or None,
             "weight_bits": int(op.weight.size) * op.weight_fmt.width if conv else 0,
             **res.as_dict()})

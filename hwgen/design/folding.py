@@ -3,7 +3,7 @@ of every stream.
 
 The default keeps every kernel modest (at most ``DEFAULT_MAX`` lanes, weights on chip); the
 configuration's ``folding:`` section overrides it per layer (``{layer: {pe: P, simd: S, weights:
-chip|bram|lutram|ddr, multipliers: dsp|lut}}``, names or patterns). ``hwgen.design.optimise``
+chip|bram|lutram|ddr, multipliers: dsp|dsp2|lut}}``, names or patterns). ``hwgen.design.optimise``
 writes such a section for a board.
 """
 from __future__ import annotations
@@ -39,8 +39,15 @@ class Folding:
     ddr: bool = False
     #: conv only: multipliers in LUTs instead of DSP48s
     mul_fabric: bool = False
+    #: conv only: two PEs' products per DSP48 (cost.packs_two says when the widths allow it)
+    mul_packed: bool = False
     #: conv only, weights on chip: "bram", "lutram" or None (cost.memory's choice)
     storage: str | None = None
+
+    @property
+    def multipliers(self) -> str:
+        """The folding configuration's spelling: "dsp", "dsp2" or "lut"."""
+        return "lut" if self.mul_fabric else "dsp2" if self.mul_packed else "dsp"
 
     @property
     def lanes(self) -> int:
@@ -140,7 +147,7 @@ def plan_folding(graph: Graph, cfg_folding: dict | None = None, input_lanes: int
                 raise HwgenError(f"folding: layer {node.name!r}: multipliers: {mults!r}; "
                                  f"supported: {', '.join(MULTIPLIERS)}")
             plan[node.name] = Folding(pe=pe, simd=simd, in_lanes=in_lanes, ddr=where == "ddr",
-                                      mul_fabric=mults == "lut",
+                                      mul_fabric=mults == "lut", mul_packed=mults == "dsp2",
                                       storage=where if where in ("bram", "lutram") else None)
             lanes[node.outputs[0]] = pe
         else:

@@ -7,7 +7,8 @@ For a target of T cycles per frame, ``plan_for`` gives every conv the fewest mul
 lanes of the stream it reads (its producer's PE), with both expands of a Fire module (and its bypass
 conv) on one PE -- the lanes of its input when a simple bypass adds that input to its output --, and
 with a PE large enough that the pooling, concat and output stages it feeds also keep up. Then,
-while the design is over budget: multipliers move from DSP48s to LUTs (smallest layers first), the
+while the design is over budget: multipliers pack two products per DSP48 where the widths allow
+(largest layers first), then move from DSP48s to LUTs (smallest layers first), the
 weights of the layers that hold the most BRAM move to DDR (a layer qualifies when one 64-bit port
 keeps up with it), and LUTRAM-held weights move to BRAM while LUTs are short and BRAM has room.
 ``optimise`` searches T (bisection on log T, then a short local refinement) for the smallest T
@@ -139,15 +140,27 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int,
         return key in override(user, name)
 
     est = estimate(graph, board, _merge(plan, user, extra), cap, costing)
-    # 1. multipliers: DSP48s first, the smallest layers to LUTs when they run out
+    # 1. multipliers: DSP48s first; when they run out, two products per DSP48 where the widths
+    #    allow it (a DSP saved for about 2*Ww + Wa LUTs), the largest layers first; then the
+    #    smallest layers' products to LUTs (about 80 LUTs per DSP saved at 8 x 8)
     over = est["dsp"] - lim["dsp"]
+    for name in sorted(plan, key=lambda n: -plan[n]["pe"] * plan[n]["simd"]):
+        saved = (plan[name]["pe"] // 2) * plan[name]["simd"]
+        if over <= 0:
+            break
+        if fixed(name, "multipliers") or not saved or not _packs(graph, name):
+            continue
+        extra.setdefault(name, {})["multipliers"] = "dsp2"
+        over -= saved
     for name in sorted(plan, key=lambda n: plan[n]["pe"] * plan[n]["simd"]):
         if over <= 0:
             break
         if fixed(name, "multipliers"):
             continue
+        was = extra.get(name, {}).get("multipliers")
         extra.setdefault(name, {})["multipliers"] = "lut"
-        over -= plan[name]["pe"] * plan[name]["simd"]
+        over -= plan[name]["pe"] * plan[name]["simd"] - (
+            (plan[name]["pe"] // 2) * plan[name]["simd"] if was == "dsp2" else 0)
     # 2. weights: the layers holding most BRAM to DDR while BRAM is short (a move costs an AXI
     #    master and buffers, so it must save BRAM to be taken)
     est = estimate(graph, board, _merge(plan, user, extra), cap, costing)
@@ -185,6 +198,14 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int,
             break
         extra, est = trial, t_est
     return _merge(plan, user, extra), est
+
+
+def _packs(graph: Graph, name: str) -> bool:
+    """Whether the conv's widths let one DSP48 compute two of its products (cost.packs_two)."""
+    node = graph.node(name)
+    x = graph.tensors[node.inputs[0]].fmt
+    w = node.op.weight_fmt
+    return cost.packs_two(w.width, x.width, w.signed, x.signed)
 
 
 def _ddr_keeps_up(graph: Graph, row: dict, T: int) -> bool:

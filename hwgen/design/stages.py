@@ -103,12 +103,15 @@ def conv_stage(graph: Graph, node: Node, fold: Folding, ident: str) -> Stage:
     t = op.pad[0]
     nf, sf = cout // pe, k * k * cin // simd
     wa, ww = in_fmt.width, op.weight_fmt.width
+    _check(not fold.mul_packed or cost.packs_two(ww, wa, op.weight_fmt.signed, in_fmt.signed),
+           where, f"multipliers: dsp2 packs two products into one DSP48 only for signed weights "
+           f"with 2 x {ww} weight bits + {wa} input bits + 1 <= {cost.DSP_A_BITS}; use dsp or lut")
     # every array the kernel declares, in the memory chosen here (the kernel binds it)
     # a bias lane carries the channel's shift too (per-channel formats, conv2d.h)
     b_lane = op.bias_fmt.width + op.max_shift.bit_length()
     bias_mem, bias_store = cost.memory(nf, pe * b_lane, prefer_lutram=True)
     res = (cost.control() + cost.mac_array(pe, simd, wa, ww, op.accum_fmt.width, out_fmt.width,
-                                           fold.mul_fabric) + bias_mem
+                                           fold.mul_fabric, fold.mul_packed) + bias_mem
            + cost.channel_align(pe, op.accum_fmt.width, op.max_shift))
     storage = {"bias": bias_store}
     fill = 1 / (h * w)  # pointwise: one pixel in, one pixel out

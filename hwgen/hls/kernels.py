@@ -205,7 +205,8 @@ def _conv(st: Stage, graph: Graph) -> KernelCall:
               ("int", "MAX_SHIFT", op.max_shift),
               ("unsigned", "PE", pe), ("unsigned", "SIMD", simd),
               ("unsigned", "IN_LANES", st.in_lanes[0]),
-              ("bool", "MUL_FABRIC", fold.mul_fabric), *ddr, *stores]
+              ("bool", "MUL_FABRIC", fold.mul_fabric),
+              ("bool", "MUL_PACKED", fold.mul_packed), *ddr, *stores]
     comment = (f"{node.name}: conv {op.describe()}, {cin}x{h}x{w} -> {cout}x{oh}x{ow}"
                + (", weights in DDR" if fold.ddr else ""))
     bias = _bias_rom(st.name, op, pe)

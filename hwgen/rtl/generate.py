@@ -43,7 +43,8 @@ RTL_DIR = "rtl"  # in the project: sources, memory images; the simulator runs he
 #: library files in dependency order (leaves first)
 LIBRARY = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwgen_fifo.sv",
            "hwgen_regroup.sv", "hwgen_ram.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv",
-           "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv", "hwgen_conv.sv",
+           "hwgen_fabric_dot.sv", "hwgen_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv",
+           "hwgen_conv.sv",
            "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv",
            "hwgen_maxpool.sv", "hwgen_gap.sv", "hwgen_concat.sv", "hwgen_add.sv",
            "hwgen_duplicate.sv",

@@ -136,7 +136,7 @@ def conv_kernel(graph: Graph, node: Node, fold: Folding, ident: str) -> Kernel:
         "B_FILE": Param(bfile), "ACC_CAST": Param(bool(op.accum_can_overflow(x.fmt))),
         "ACC_W": Param(op.accum_fmt.width), "ACC_SIGNED": Param(op.accum_fmt.signed),
         "ACC_OVF": Param(OVERFLOW_MODES.index(op.accum_fmt.overflow)), "RELU": Param(op.relu),
-        "MUL_FABRIC": Param(bool(fold.mul_fabric)),
+        "MUL_FABRIC": Param(bool(fold.mul_fabric)), "MUL_PACKED": Param(bool(fold.mul_packed)),
         **_cast_params(y.fmt, op.accum_fmt.frac + top - y.fmt.frac)}
     packed = pack_conv_weights(w_raw, pe, simd)
     bias_mem = mem_image(np.asarray(b_raw, np.int64).reshape(nf, pe), bw)

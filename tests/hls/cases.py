@@ -305,10 +305,12 @@ def out_fmt_for(rng, raw: np.ndarray, frac: int, signed: bool | None = None) -> 
 
 
 def make_conv(rng, cin: int, cout: int, k: int, stride: int, pad, in_fmt: FixedType, relu: bool,
-              narrow_acc: bool | None = None, max_shift: int = 0) -> Conv:
+              narrow_acc: bool | None = None, max_shift: int = 0,
+              weight_bits: int | None = None) -> Conv:
     """A conv of random raw weights and biases; ``max_shift`` > 0: per-channel formats, the
     channels' shifts random in 0..max_shift, both ends present."""
-    wf = FixedType(int(rng.integers(2, 17)), int(rng.integers(-1, 4)), True, "AP_RND", "AP_SAT")
+    wf = FixedType(weight_bits or int(rng.integers(2, 17)), int(rng.integers(-1, 4)), True,
+                   "AP_RND", "AP_SAT")
     w_raw = rng.integers(wf.min_raw, wf.max_raw + 1, size=(cout, cin, k, k))
     op = Conv(weight=np.zeros((cout, cin, k, k), np.float32), bias=np.zeros(cout, np.float32),
               stride=stride, pad=tuple(pad), relu=relu)
@@ -348,7 +350,8 @@ def folding_for_conv(rng, cin: int, cout: int) -> Folding:
 # ---- case generators -------------------------------------------------------------------------
 def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, cout=None,
               hw=None, fold: Folding | None = None, relu=None, narrow_acc=None,
-              ddr: bool = False, max_shift: int = 0) -> Case:
+              ddr: bool = False, max_shift: int = 0, in_fmt: FixedType | None = None,
+              weight_bits: int | None = None) -> Case:
     rng = np.random.default_rng(seed)
     k = k if k is not None else int(rng.choice([1, 1, 3, 3, 5]))
     stride = stride if stride is not None else int(rng.choice([1, 1, 2, 3]))
@@ -360,8 +363,9 @@ def conv_case(name: str, seed: int, *, k=None, stride=None, pad=None, cin=None, 
         hw = (int(rng.integers(lo, 12)), int(rng.integers(lo, 12)))
     h, w = hw
     relu = bool(rng.integers(2)) if relu is None else relu
-    in_fmt = rand_input_fmt(rng)
-    op = make_conv(rng, cin, cout, k, stride, pad, in_fmt, relu, narrow_acc, max_shift)
+    in_fmt = in_fmt or rand_input_fmt(rng)
+    op = make_conv(rng, cin, cout, k, stride, pad, in_fmt, relu, narrow_acc, max_shift,
+                   weight_bits)
     gb = GraphBuilder((cin, h, w), in_fmt)
     x = rand_raw(rng, in_fmt, (cin, h, w))
     acc, frac = op.exact([x], [in_fmt])

@@ -61,6 +61,32 @@ def test_mac_array_dsp_or_fabric():
     assert dsp.dsp == 12 and lut.dsp == 0
     assert lut.lut - dsp.lut == 12 * 80  # (2*ceil(16/6) - 1) * 16 LUTs per 8x8 product
     assert cost.fabric_mult_luts(8, 8) == 80 and cost.fabric_mult_luts(4, 4) == 24
+    # two products per DSP48: PE 3 = one pair + one alone, per lane; 2*8 + 8 LUTs per pair
+    packed = cost.mac_array(3, 4, 8, 8, 20, 8, fabric=False, packed=True)
+    assert packed.dsp == 8 and packed.lut - dsp.lut == 4 * 24 and packed.ff == dsp.ff
+
+
+def test_packed_multipliers_in_a_design(sq64):
+    """multipliers: dsp2 halves a conv's DSPs (even PE); refused with one line where the widths
+    do not allow it; the optimiser packs before it moves products to LUTs."""
+    _, graph = sq64
+    board = load_board("pynq-z2")
+    fold = {"classifier.1": {"pe": 8, "simd": 4}}
+    plain = {r["name"]: r for r in estimate(graph, board, fold)["layers"]}["classifier.1"]
+    est = estimate(graph, board, {"classifier.1": {"pe": 8, "simd": 4, "multipliers": "dsp2"}})
+    row = {r["name"]: r for r in est["layers"]}["classifier.1"]
+    assert row["dsp"] == 16 and plain["dsp"] == 32 and row["multipliers"] == "dsp2"
+    assert row["lut"] - plain["lut"] == 16 * (2 * 8 + 8)
+    wide = quantized_for_hardware(str(sq64[0]), {"defaults": {**ESTIMATE_QUICK,
+                                                              "activation_bits": 10}})
+    with pytest.raises(HwgenError, match=r"layer 'classifier.1': multipliers: dsp2 .* 2 x 8 "
+                                         r"weight bits \+ 10 input bits \+ 1 <= 25"):
+        estimate(wide, board, {"classifier.1": {"multipliers": "dsp2"}})
+    # a board short of DSPs but with LUTs to spare: packing first, fewer products in LUTs
+    _, few = optimise(graph, _board(dsp=60, lut=200000))
+    kinds = [r["multipliers"] for r in few["layers"] if r["multipliers"]]
+    assert few["fits"] and "dsp2" in kinds
+    assert few["dsp"] <= few["budget"]["dsp"]
 
 
 # ---- the estimate of a whole design -----------------------------------------------------------

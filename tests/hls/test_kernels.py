@@ -88,6 +88,22 @@ def _native_specs():
                                                        ddr=True, max_shift=6))
     for i in range(3):
         specs[f"conv_channel_random{i}"] = (C.conv_case, 1200 + i, dict(max_shift=1 + 3 * i))
+    # two products per DSP48 (conv2d.h mul2): widths at the packing limit 2*W + X + 1 = 25, an odd
+    # PE (its last lane alone), signed and unsigned inputs, per-channel formats, DDR weights
+    u8, s8 = FixedType(8, 3, False, "AP_RND", "AP_SAT"), FixedType(8, 2, True, "AP_TRN", "AP_WRAP")
+    specs["conv_packed_window"] = (C.conv_case, 81, dict(
+        k=3, stride=1, pad=(1, 1, 1, 1), cin=4, cout=8, fold=Folding(4, 2, in_lanes=2,
+                                                                     mul_packed=True),
+        in_fmt=u8, weight_bits=8))
+    specs["conv_packed_odd_pe"] = (C.conv_case, 82, dict(
+        k=1, stride=1, pad=(0, 0, 0, 0), cin=6, cout=10, fold=Folding(5, 3, in_lanes=3,
+                                                                      mul_packed=True),
+        in_fmt=s8, weight_bits=8, relu=True))
+    specs["conv_packed_channel_ddr"] = (C.conv_case, 83, dict(
+        k=3, stride=2, pad=(1, 1, 1, 1), cin=4, cout=12, fold=Folding(6, 4, in_lanes=4,
+                                                                      mul_packed=True),
+        in_fmt=FixedType(16, 4, False, "AP_RND", "AP_SAT"), weight_bits=4, ddr=True,
+        max_shift=3))
     specs["pool_3x3_s2_ceil"] = (C.maxpool_case, 20, dict(k=3, stride=2, ceil=True))
     specs["pool_2x2_s2"] = (C.maxpool_case, 21, dict(k=2, stride=2, ceil=False))
     specs["pool_other_out_fmt"] = (C.maxpool_case, 22, dict(same_fmt=False))
@@ -110,6 +126,7 @@ NATIVE = _native_specs()
 #: pooling and both AXI adapters.
 AP = ["conv_regroup_merge", "conv_5x5_stride2", "conv_narrow_acc", "conv_random00",
       "conv_ddr_window", "conv_ddr_random0", "conv_channel_window", "conv_channel_ddr",
+      "conv_packed_window", "conv_packed_odd_pe", "conv_packed_channel_ddr",
       "pool_3x3_s2_ceil", "gap_random0", "add_random0", "add_random1", "chain_axi", "plumbing"]
 
 def _build(specs: dict, names) -> list[C.Case]:

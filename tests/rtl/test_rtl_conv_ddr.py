@@ -1,12 +1,14 @@
 """hwgen_conv_ddr (weights in DDR, read by hwgen_axi_read from hwgen_ddr_model) against the golden
 model, in one Verilator build with several instances running at once (conv_ddr_bench.sv.j2):
 
-  d0  3x3 padded conv, window front, PE*SIMD*W = 32 bits (half a beat), ample bandwidth
+  d0  3x3 padded conv, window front, PE*SIMD*W = 32 bits (half a beat), ample bandwidth, two
+      products per DSP48 (MUL_PACKED)
   d1  1x1 conv, regroup front, unsigned 6-bit weights: 96 bits = 2 beats, MUL_FABRIC=1, ample
   d2  3x3 stride-2 conv, 11-bit weights: 132 bits = 3 beats, narrow accumulator;  \\ one DDR,
   d3  1x1 conv, direct front, 2 beats, image straddling a 4 KiB boundary;         / slow and late
   d4  d0's layer on chip (hwgen_conv), MUL_FABRIC=1, weight ROM in block RAM
   d5  d3's layer on chip, weight ROM "distributed"
+  d6  d0's layer on chip, PE=3 packed: one pair of PEs per DSP48 and one PE alone
 
 Each instance gets three frames back to back (timing: cycles per frame from the ends of
 consecutive frames) and two with random input gaps and output backpressure; every output word is
@@ -41,7 +43,8 @@ HERE = Path(__file__).resolve().parent
 SIM_HDL = HDL_DIR.parent / "sim_hdl"
 SOURCES = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwgen_fifo.sv",
            "hwgen_regroup.sv", "hwgen_ram.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv",
-           "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv", "hwgen_conv.sv",
+           "hwgen_fabric_dot.sv", "hwgen_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv",
+           "hwgen_conv.sv",
            "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
 TIMING, STRESS = 3, 2  # frames
 GAP = BACKPRESSURE = 0.3
@@ -136,12 +139,15 @@ def make_duts(seed: int = 7) -> list[Dut]:
     g4.nodes.append(Node("c4", g0.nodes[0].op, ["x"], ["y"]))
     g5 = Graph(name="c5", input="x", output="y", tensors=dict(g3.tensors))
     g5.nodes.append(Node("c5", g3.nodes[0].op, ["x"], ["y"]))
-    duts = [Dut(0, g0, Folding(pe=2, simd=2, in_lanes=4, ddr=True)),
+    g6 = Graph(name="c6", input="x", output="y", tensors=dict(g0.tensors))
+    g6.nodes.append(Node("c6", g0.nodes[0].op, ["x"], ["y"]))
+    duts = [Dut(0, g0, Folding(pe=2, simd=2, in_lanes=4, ddr=True, mul_packed=True)),
             Dut(1, g1, Folding(pe=4, simd=4, in_lanes=8, ddr=True, mul_fabric=True)),
             Dut(2, g2, Folding(pe=4, simd=3, in_lanes=3, ddr=True)),
             Dut(3, g3, Folding(pe=3, simd=2, in_lanes=2, ddr=True)),
             Dut(4, g4, Folding(pe=2, simd=2, in_lanes=4, mul_fabric=True, storage="bram")),
-            Dut(5, g5, Folding(pe=3, simd=2, in_lanes=2, storage="lutram"))]
+            Dut(5, g5, Folding(pe=3, simd=2, in_lanes=2, storage="lutram")),
+            Dut(6, g6, Folding(pe=3, simd=2, in_lanes=4, mul_packed=True))]
     rng = np.random.default_rng(seed)
     for d in duts:
         d.kernel = rtl_kernel(d.graph, d.node, d.fold)
@@ -295,6 +301,9 @@ def test_conv_kernel_ddr_returns_the_hls_image():
     assert chip.params["MUL_FABRIC"].sv() == "1'b0"
     assert conv_kernel(g, node, Folding(pe=5, simd=3, mul_fabric=True), "u_x"
                        ).params["MUL_FABRIC"].sv() == "1'b1"
+    assert chip.params["MUL_PACKED"].sv() == "1'b0"
+    assert conv_kernel(g, node, Folding(pe=5, simd=3, mul_packed=True), "u_x"
+                       ).params["MUL_PACKED"].sv() == "1'b1"
     assert conv_kernel(g, node, Folding(pe=5, simd=3, storage="bram"), "u_x"
                        ).params["W_STORAGE"].sv() == '"block"'
     assert conv_kernel(g, node, Folding(pe=5, simd=3), "u_x").params["W_STORAGE"].sv() == '"auto"'

@@ -76,6 +76,19 @@ def test_conv_by_hand():
     _bounds(r, (71, 61, 1, 0.5), slack=1.2)
 
 
+def test_packed_products_by_hand():
+    """MUL_PACKED at PE x SIMD = 8 x 4, 8 x 8 bits: 16 DSP48s instead of 32; per pair and lane
+    2*8 + 8 LUTs, plus a third of the cascade's adds (8 x 3 x 20 / 6); Yosys: 32 -> 16 DSP48E1,
+    +512 LUT (hwgen_conv) and +412 (hwgen_conv_ddr) on a 3x3 conv (test_rtl_yosys.py)."""
+    geo = {**FIRE3_SQUEEZE, "PE": "8", "SIMD": "4", "NF": "2", "SF": "32"}
+    plain = cost.instance("hwgen_conv", geo)
+    packed = cost.instance("hwgen_conv", {**geo, "MUL_PACKED": "1'b1"})
+    assert plain.dsp == 32 and packed.dsp == 16
+    assert packed.lut - plain.lut == pytest.approx(16 * 24 + 8 * 3 * 20 / 6)
+    assert 412 * 0.85 <= packed.lut - plain.lut <= 512 * 1.15
+    assert packed.ff == plain.ff and packed.bram36 == plain.bram36
+
+
 def test_maxpool_by_hand():
     """pool3: 3x3 stride 2 over 55 x 55 x 128, one lane, its window buffer in block RAM."""
     r = cost.instance("hwgen_maxpool", POOL3)

@@ -10,7 +10,6 @@ SqueezeNet 1.1 generated with per-channel formats, simulated end to end (hwgen r
 """
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 import nets
+from helpers import rtlsim_bit_exact
 from test_rtl_conv_ddr import STRESS, TIMING, Dut, Model, make_layer, run_bench, words
 from hwgen.cli import main
 from hwgen.design.folding import Folding
@@ -338,10 +338,4 @@ def test_reduced_squeezenet_per_channel_rtlsim(tmp_path, capsys):
     convs = top.count("hwgen_conv #(") + top.count("hwgen_conv_ddr #(")
     shift_roms = sorted((out / RTL_DIR / "mem").glob("*_s.mem"))
     assert convs == 26 and len(shift_roms) == convs and top.count(".ALIGN(") == convs
-    capsys.readouterr()
-    assert main(["rtlsim", str(out), "--images", "2", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
-    print("rtlsim:", json.dumps(d))
-    assert d["images"] == 2 and d["mismatches"] == 0 and d["stress_frames"] == 2
-    est = d["estimated_cycles_per_frame"]
-    assert abs(d["cycles_per_frame"] - est) <= 0.10 * est, d
+    rtlsim_bit_exact(out, capsys)

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.slow
 
 CONV = ["hwgen_saturate.sv", "hwgen_round_shift.sv", "hwgen_requant.sv", "hwgen_fifo.sv",
         "hwgen_regroup.sv", "hwgen_ram.sv", "hwgen_window.sv", "hwgen_fabric_mul.sv",
-        "hwgen_fabric_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv", "hwgen_conv.sv"]
-CONV_DDR = CONV[:9] + ["hwgen_conv_front.sv", "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
+        "hwgen_fabric_dot.sv", "hwgen_dot.sv", "hwgen_mvau.sv", "hwgen_conv_front.sv", "hwgen_conv.sv"]
+CONV_DDR = CONV[:10] + ["hwgen_conv_front.sv", "hwgen_axi_read.sv", "hwgen_mvau_ddr.sv", "hwgen_conv_ddr.sv"]
 # a 3x3 conv, 4 -> 4 channels on 8x8, PE=2 x SIMD=2 8-bit products
 SMALL = {"MODE": 2, "PE": 2, "SIMD": 2, "IN_C": 4, "IN_LANES": 4, "NF": 2, "SF": 18, "K": 3,
          "IN_H": 8, "IN_W": 8, "OUT_H": 8, "OUT_W": 8, "XW": 8, "WW": 8, "ACCW": 20}
@@ -28,8 +28,8 @@ SMALL = {"MODE": 2, "PE": 2, "SIMD": 2, "IN_C": 4, "IN_LANES": 4, "NF": 2, "SF":
 def mem_file(path: Path, words: int, bits: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     digits = -(-bits // 4)
-    path.write_text("".join(f"{int(v):0{digits}x}\n"
-                            for v in rng.integers(0, 1 << bits, size=words, dtype=np.uint64)))
+    path.write_text("".join(f"{int.from_bytes(rng.bytes(digits), 'little') % (1 << bits):0{digits}x}\n"
+                            for _ in range(words)))
 
 
 def synth(tmp: Path, files: list[str], top: str, params: dict) -> dict[str, int]:
@@ -81,3 +81,32 @@ def test_weight_storage_attribute_moves_the_rom(tmp_path):
     luts = {s: sum(v for k, v in c.items() if k.startswith("LUT")) for s, c in got.items()}
     assert ram["block"] >= 1 and ram["distributed"] == 0
     assert luts["distributed"] > luts["block"] + bits  # the ROM's words in LUTs
+
+
+def _luts(cells: dict[str, int]) -> int:
+    return sum(v for k, v in cells.items() if k.startswith("LUT"))
+
+
+@pytest.mark.parametrize("pe,simd,xw,x_signed", [(2, 2, 8, 0), (3, 2, 8, 1), (4, 4, 8, 0),
+                                                 (8, 4, 8, 0), (4, 2, 16, 0)])
+def test_mul_packed_two_products_per_dsp(tmp_path, pe, simd, xw, x_signed):
+    """MUL_PACKED=1: one DSP48E1 per pair of PEs and SIMD lane (an odd PE's last lane alone), in
+    both MVAUs; prints the LUTs it adds (hwgen.rtl.cost books them)."""
+    ww = 8 if xw == 8 else 4
+    mem_file(tmp_path / "w.mem", 2 * 36 // simd, pe * simd * ww, 1)
+    mem_file(tmp_path / "b.mem", 2, pe * 8, 2)
+    geo = {**SMALL, "PE": pe, "SIMD": simd, "SF": 36 // simd, "XW": xw, "X_SIGNED": x_signed,
+           "WW": ww, "ACCW": 32, "W_FILE": '"w.mem"', "B_FILE": '"b.mem"'}
+    want = simd * ((pe + 1) // 2)
+    plain = synth(tmp_path, CONV, "hwgen_conv", geo)
+    packed = synth(tmp_path, CONV, "hwgen_conv", {**geo, "MUL_PACKED": 1})
+    print(f"hwgen_conv PE={pe} SIMD={simd} WW={ww} XW={xw}: DSP {plain.get('DSP48E1', 0)} -> "
+          f"{packed.get('DSP48E1', 0)}, LUT {_luts(plain)} -> {_luts(packed)}")
+    assert plain.get("DSP48E1", 0) == pe * simd and packed.get("DSP48E1", 0) == want
+    ddr = {k: v for k, v in geo.items() if k not in ("WW", "W_FILE")}
+    ddr.update({"BLOCK": 8, "BEATS": -(-pe * simd * ww // 64), "W_BITS": ww})
+    d_plain = synth(tmp_path, CONV_DDR, "hwgen_conv_ddr", ddr)
+    d_packed = synth(tmp_path, CONV_DDR, "hwgen_conv_ddr", {**ddr, "MUL_PACKED": 1})
+    print(f"hwgen_conv_ddr: DSP {d_plain.get('DSP48E1', 0)} -> {d_packed.get('DSP48E1', 0)}, "
+          f"LUT {_luts(d_plain)} -> {_luts(d_packed)}")
+    assert d_plain.get("DSP48E1", 0) == pe * simd and d_packed.get("DSP48E1", 0) == want

@@ -35,6 +35,7 @@ module hwgen_conv #(
     parameter W_FILE = "",
     parameter B_FILE = "",
     parameter bit MUL_FABRIC = 0,  // products in LUTs, not DSP48s
+    parameter bit MUL_PACKED = 0,  // two products per DSP48 (hwgen_dot)
     parameter W_STORAGE = "auto",  // weight ROM: "auto", "block", "distributed"
     parameter WIN_STORAGE = "auto",  // window buffer (MODE 2): the same choices (hwgen_ram)
     parameter bit ACC_CAST = 0,
@@ -100,6 +101,7 @@ module hwgen_conv #(
       .W_FILE(W_FILE),
       .B_FILE(B_FILE),
       .MUL_FABRIC(MUL_FABRIC),
+      .MUL_PACKED(MUL_PACKED),
       .W_STORAGE(W_STORAGE),
       .ACC_CAST(ACC_CAST),
       .ACC_W(ACC_W),

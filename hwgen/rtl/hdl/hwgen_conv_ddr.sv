@@ -49,6 +49,7 @@ module hwgen_conv_ddr #(
     parameter int BEATS = 1,  // 64-bit beats per weight word
     parameter B_FILE = "",
     parameter bit MUL_FABRIC = 0,
+    parameter bit MUL_PACKED = 0,  // two products per DSP48 (hwgen_dot)
     parameter bit ACC_CAST = 0,
     parameter int ACC_W = 16,
     parameter bit ACC_SIGNED = 1,
@@ -233,6 +234,7 @@ module hwgen_conv_ddr #(
       .BLOCK(BLOCK),
       .B_FILE(B_FILE),
       .MUL_FABRIC(MUL_FABRIC),
+      .MUL_PACKED(MUL_PACKED),
       .XBUF_STORAGE(XBUF_STORAGE),
       .OBUF_STORAGE(OBUF_STORAGE),
       .ACC_CAST(ACC_CAST),

@@ -15,7 +15,8 @@
 // of PE shifts of SW bits (lane pe at bits [pe*SW +: SW]: channel nf*PE + pe's extra fraction
 // bits), read with the bias and carried down the pipeline with its sums to hwgen_requant, which
 // aligns each channel before the cast. ALIGN = 0: no shift memory, the logic as without it.
-// MUL_FABRIC = 1: every product in LUTs, never a DSP48 (hwgen_fabric_mul). Same value either way.
+// MUL_FABRIC = 1: every product in LUTs, never a DSP48 (hwgen_fabric_mul); MUL_PACKED = 1: two
+// PEs' products per DSP48 (hwgen_dot). Same values every way.
 // W_STORAGE: "block", "distributed" or "auto" -- the weight ROM's (* rom_style *) (Vivado, UG901:
 // block RAM or a LUT ROM); "auto" leaves it to the tool. Yosys' memory_libmap reads rom_style too
 // but never puts a ROM in LUT RAM, so under Yosys (`YOSYS) "distributed" is spelt "logic": LUTs.
@@ -35,6 +36,7 @@ module hwgen_mvau #(
     parameter W_FILE = "",
     parameter B_FILE = "",
     parameter bit MUL_FABRIC = 0,  // products in LUTs (see above)
+    parameter bit MUL_PACKED = 0,  // two products per DSP48 (see above)
     parameter W_STORAGE = "auto",  // weight ROM: "auto", "block", "distributed"
     // output cast (hwgen_requant)
     parameter bit ACC_CAST = 0,
@@ -163,39 +165,23 @@ module hwgen_mvau #(
   logic [PE*DW-1:0] dot_q;  // (packed vectors throughout: synthesis tools take them all)
   logic [PE*BW-1:0] b2_q;
   logic s2_valid, s2_first, s2_last;
-  for (genvar pe = 0; pe < PE; pe++) begin : g_dot
-    if (MUL_FABRIC) begin : g_fabric
-      (* use_dsp = "no" *) logic signed [DW-1:0] sum;
-      hwgen_fabric_dot #(
-          .WW(WW),
-          .XW(XW),
-          .X_SIGNED(X_SIGNED),
-          .PE(PE),
-          .SIMD(SIMD),
-          .P(pe),
-          .DW(DW)
-      ) u_dot (
-          .w(w_q),
-          .x(x1),
-          .sum(sum)
-      );
-      always_ff @(posedge clk) begin
-        if (en) dot_q[pe*DW+:DW] <= sum;
-      end
-    end else begin : g_dsp
-      logic signed [DW-1:0] sum;
-      always_comb begin
-        sum = '0;
-        for (int s = 0; s < SIMD; s++) begin
-          // operands widened first: a product's self-determined width is its widest operand's
-          sum = sum + DW'(PW'($signed(w_q[(s*PE+pe)*WW+:WW])) *
-                          PW'($signed({X_SIGNED && x1[s*XW+XW-1], x1[s*XW+:XW]})));
-        end
-      end
-      always_ff @(posedge clk) begin
-        if (en) dot_q[pe*DW+:DW] <= sum;
-      end
-    end
+  logic [PE*DW-1:0] dot;
+  hwgen_dot #(
+      .WW(WW),
+      .XW(XW),
+      .X_SIGNED(X_SIGNED),
+      .PE(PE),
+      .SIMD(SIMD),
+      .DW(DW),
+      .MUL_FABRIC(MUL_FABRIC),
+      .MUL_PACKED(MUL_PACKED)
+  ) u_dot (
+      .w(w_q),
+      .x(x1),
+      .sum(dot)
+  );
+  always_ff @(posedge clk) begin
+    if (en) dot_q <= dot;
   end
   always_ff @(posedge clk) begin
     if (en) begin

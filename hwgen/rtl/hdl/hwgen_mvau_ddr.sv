@@ -12,7 +12,7 @@
 // The same sums, requantisation and output order as hwgen_mvau: bit-identical results.
 // Weight stream: NF*SF words per block in (nf, sf) order, word layout as hwgen_mvau's weight
 // memory (element s*PE + pe at bits [(s*PE + pe)*WW +: WW], signed). Bias memory B_FILE: NF words
-// of PE biases. MUL_FABRIC: products in LUTs, as in hwgen_mvau. ALIGN, S_FILE: per-channel
+// of PE biases. MUL_FABRIC, MUL_PACKED: products in LUTs or two per DSP48, as in hwgen_mvau. ALIGN, S_FILE: per-channel
 // formats as in hwgen_mvau (the shift word read with the bias, held with the sums it belongs to
 // down to the requantiser in front of the output buffer).
 // Cycles per block (input and weights on time, output never blocked):
@@ -34,6 +34,7 @@ module hwgen_mvau_ddr #(
     parameter int BLOCK = 1,  // output pixels per block
     parameter B_FILE = "",
     parameter bit MUL_FABRIC = 0,
+    parameter bit MUL_PACKED = 0,  // two products per DSP48 (hwgen_dot)
     // output cast (hwgen_requant)
     parameter bit ACC_CAST = 0,
     parameter int ACC_W = 16,
@@ -206,34 +207,22 @@ module hwgen_mvau_ddr #(
   logic s2_first, s2_last;
   logic [PBW-1:0] s2_p;
   logic [OAW-1:0] s2_oa;
-  for (genvar pe = 0; pe < PE; pe++) begin : g_dot
-    if (MUL_FABRIC) begin : g_fabric
-      (* use_dsp = "no" *) logic signed [DW-1:0] sum;
-      hwgen_fabric_dot #(
-          .WW(WW),
-          .XW(XW),
-          .X_SIGNED(X_SIGNED),
-          .PE(PE),
-          .SIMD(SIMD),
-          .P(pe),
-          .DW(DW)
-      ) u_dot (
-          .w(w_cur),
-          .x(xb_q),
-          .sum(sum)
-      );
-      always_ff @(posedge clk) dot_q[pe*DW+:DW] <= sum;
-    end else begin : g_dsp
-      logic signed [DW-1:0] sum;
-      always_comb begin
-        sum = '0;
-        for (int s = 0; s < SIMD; s++)
-          sum = sum + DW'(PW'($signed(w_cur[(s*PE+pe)*WW+:WW])) *
-                          PW'($signed({X_SIGNED && xb_q[s*XW+XW-1], xb_q[s*XW+:XW]})));
-      end
-      always_ff @(posedge clk) dot_q[pe*DW+:DW] <= sum;
-    end
-  end
+  logic [PE*DW-1:0] dot;
+  hwgen_dot #(
+      .WW(WW),
+      .XW(XW),
+      .X_SIGNED(X_SIGNED),
+      .PE(PE),
+      .SIMD(SIMD),
+      .DW(DW),
+      .MUL_FABRIC(MUL_FABRIC),
+      .MUL_PACKED(MUL_PACKED)
+  ) u_dot (
+      .w(w_cur),
+      .x(xb_q),
+      .sum(dot)
+  );
+  always_ff @(posedge clk) dot_q <= dot;
   always_ff @(posedge clk) begin
     b2_q <= b_q;
     s2_first <= s1_first;
