@@ -17,6 +17,7 @@ import numpy as np
 
 from . import progress
 from .boards import ddr_ports, load_board
+from .design.cost import packing_refused, packs_two
 from .design.estimate import DEFAULT_CAP
 from .design.folding import MAX_ROM_WORD_BITS, plan_folding
 from .design.optimise import optimise
@@ -29,7 +30,8 @@ from .quant import collect_stats, load_config, quantize
 from .outdir import check_output
 from .project import vector_inputs
 from .results import save as save_result
-from .quant.config import DEFAULTS, Resolver, apply_preprocess, decision_tensors, prepare
+from .quant.config import (DEFAULTS, Resolver, apply_preprocess, decision_tensors,
+                           planned_width, prepare)
 from .schema import TYPE_KEYS, validate_config
 
 
@@ -79,6 +81,10 @@ def check_design_inputs(graph: Graph, cfg: dict, board: dict | None = None) -> N
                              f"{bits} bits make a {f.pe * f.simd * bits}-bit ROM word; "
                              f"supported: at most {MAX_ROM_WORD_BITS} bits (lower pe or simd, "
                              "or weights: ddr)")
+        if f.mul_packed:  # the input's sign is known after calibration: the weaker rule here
+            wa = planned_width(graph, res, graph.node(name).inputs[0])
+            if not packs_two(bits, wa, True, True) or (explicit and not explicit.signed):
+                raise HwgenError(f"folding: layer {name!r}: {packing_refused(bits, wa)}")
     if board is not None and not ddr_ports(board):
         ddr = [name for name, f in plan.items() if f.ddr]
         if ddr:

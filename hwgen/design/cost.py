@@ -156,6 +156,13 @@ def packs_two(ww: int, wa: int, w_signed: bool, x_signed: bool) -> bool:
     return w_signed and 2 * ww + wa + 1 <= DSP_A_BITS and wa + (not x_signed) <= DSP_B_BITS
 
 
+def packing_refused(ww: int, wa: int) -> str:
+    """What a layer folded with ``multipliers: dsp2`` is told when packs_two says no."""
+    return (f"multipliers: dsp2 packs two products into one DSP48 only for signed weights with "
+            f"2 x {ww} weight bits + {wa} input bits + 1 <= {DSP_A_BITS} and the input, signed, "
+            f"within {DSP_B_BITS} bits; use dsp or lut")
+
+
 def mac_array(pe: int, simd: int, wa: int, ww: int, acc_bits: int, out_bits: int,
               fabric: bool, packed: bool = False) -> Resources:
     """PE x SIMD multipliers, PE adder trees and accumulators, PE requantisers; ``packed``: the

@@ -122,6 +122,22 @@ def decision_tensors(graph: Graph) -> dict[str, str]:
     return owner
 
 
+def planned_width(graph: Graph, res: Resolver, tensor: str) -> int:
+    """The width ``tensor``'s format will have, from the configuration alone (before
+    calibration): its owner's explicit output type, the pixels' 8 bits when preprocessing is
+    folded, else the owner's activation bits (as _activation_format decides)."""
+    owner = decision_tensors(graph)[tensor]
+    explicit = res.explicit_type(owner, "output")
+    if explicit is not None:
+        return explicit.width
+    if owner == INPUT and (graph.pixel_input or res.defaults["fold_preprocessing"]):
+        return PIXEL_FORMAT.width
+    s = res.settings(owner)
+    if tensor == graph.output and "activation_bits" not in res.layers.get(owner, {}):
+        return int(s["output_bits"])
+    return int(s["activation_bits"])
+
+
 def _nonnegative(graph: Graph, tensor: str, stats: TensorStats | None) -> bool:
     node = graph.producer(tensor)
     if node is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import numpy as np
 import pytest
@@ -66,7 +67,7 @@ def test_mac_array_dsp_or_fabric():
     assert packed.dsp == 8 and packed.lut - dsp.lut == 4 * 24 and packed.ff == dsp.ff
 
 
-def test_packed_multipliers_in_a_design(sq64):
+def test_packed_multipliers_in_a_design(sq64, capsys):
     """multipliers: dsp2 halves a conv's DSPs (even PE); refused with one line where the widths
     do not allow it; the optimiser packs before it moves products to LUTs."""
     _, graph = sq64
@@ -79,9 +80,18 @@ def test_packed_multipliers_in_a_design(sq64):
     assert row["lut"] - plain["lut"] == 16 * (2 * 8 + 8)
     wide = quantized_for_hardware(str(sq64[0]), {"defaults": {**ESTIMATE_QUICK,
                                                               "activation_bits": 10}})
-    with pytest.raises(HwgenError, match=r"layer 'classifier.1': multipliers: dsp2 .* 2 x 8 "
-                                         r"weight bits \+ 10 input bits \+ 1 <= 25"):
+    refused = (r"layer 'classifier.1': multipliers: dsp2 .* 2 x 8 weight bits \+ 10 input bits "
+               r"\+ 1 <= 25")
+    with pytest.raises(HwgenError, match=refused):
         estimate(wide, board, {"classifier.1": {"multipliers": "dsp2"}})
+    # the CLI says it before any calibration: one line, exit status 2
+    cfg = sq64[0].parent / "wide_dsp2.yaml"
+    cfg.write_text("defaults: {activation_bits: 10}\nfolding: {classifier.1: {multipliers: dsp2}}\n")
+    capsys.readouterr()
+    assert main(["estimate", str(sq64[0]), "--board", "pynq-z2", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "calibrated" not in err
+    assert re.search(refused, err), err
     # a board short of DSPs but with LUTs to spare: packing first, fewer products in LUTs
     _, few = optimise(graph, _board(dsp=60, lut=200000))
     kinds = [r["multipliers"] for r in few["layers"] if r["multipliers"]]
