@@ -97,7 +97,7 @@ class SynthResult:
     stat: str
     script: str
     cells: dict[str, int] = field(default_factory=dict)
-    #: DSP cells per source line that made them ("hwgen_mvau.sv:195": the products)
+    #: DSP cells per source line that made them ("hwgen_dot.sv:83": the products)
     dsp_by_source: dict[str, int] = field(default_factory=dict)
     #: the project's estimate of the accelerator (report.json, the RTL backend's resource model)
     #: per resource, and estimate / Yosys; empty for a project whose report has no resources

@@ -158,11 +158,12 @@ def test_per_channel_conv_parameters_and_shift_rom(channel_graph):
 
 
 #: hwgen_conv's and hwgen_conv_ddr's parameters with one weight format per tensor (before
-#: per-channel formats existed), in order
+#: per-channel formats existed; MUL_PACKED came later, with two products per DSP48), in order
 CONV_PARAMS = ["MODE", "IN_H", "IN_W", "IN_C", "IN_LANES", "K", "STRIDE", "PAD_T", "PAD_L",
                "OUT_H", "OUT_W", "WIN_FIFO", "XW", "X_SIGNED", "WW", "BW", "B_SHIFT", "ACCW",
                "PE", "SIMD", "NF", "SF", "W_FILE", "B_FILE", "ACC_CAST", "ACC_W", "ACC_SIGNED",
-               "ACC_OVF", "RELU", "MUL_FABRIC", "SHIFT", "RND", "OW", "OSIGNED", "OVF"]
+               "ACC_OVF", "RELU", "MUL_FABRIC", "MUL_PACKED", "SHIFT", "RND", "OW", "OSIGNED",
+               "OVF"]
 DDR_ONLY = ["XBUF_STORAGE", "OBUF_STORAGE", "W_BITS", "W_SIGNED", "BLOCK", "BEATS", "ADDR_W"]
 
 

@@ -57,13 +57,13 @@ def _check_counts(d: dict, rep: dict, board: str = "pynq-z2") -> None:
     for src, n in d["dsp_by_source"].items():
         by_file[src.split(":")[0]] += n
     assert sum(by_file.values()) == d["dsp"] == d["cells"].get("DSP48E1", 0)
-    # every product of every conv is one DSP48, exactly: those are the MVAU's
-    assert by_file["hwgen_mvau.sv"] == mults, d["dsp_by_source"]
+    # every product of every conv is one DSP48, exactly: those of the MVAUs' dot products
+    assert by_file["hwgen_dot.sv"] == mults, d["dsp_by_source"]
     # the rest are address arithmetic of line buffers (a constant multiply) and the average's
     # reciprocal: at most one each
     windowed = sum(lay["op"] in ("maxpool", "global_avgpool") or
                    (lay["op"] == "conv" and "3x3" in lay["attrs"]) for lay in rep["layers"])
-    assert set(by_file) <= {"hwgen_mvau.sv", "hwgen_window.sv", "hwgen_gap.sv"}, by_file
+    assert set(by_file) <= {"hwgen_dot.sv", "hwgen_window.sv", "hwgen_gap.sv"}, by_file
     assert d["dsp"] - mults <= windowed
     # the counts add up from the cells, Vivado's way
     assert {k: d[k] for k in ("lut", "lutram", "ff", "dsp", "bram36")} == \
