@@ -81,6 +81,7 @@ def _check_counts(d: dict, rep: dict, board: str = "pynq-z2") -> None:
     assert d["yosys_version"].startswith("0.") and d["seconds"] > 0
 
 
+@pytest.mark.slow  # 2.5 minutes of Yosys; hwgen synth's bad-input lines stay in the default suite
 def test_synth_reduced_network(tmp_path, capsys):
     out, rep = _generate(tmp_path, 16, 32, SMALL_FOLDING)
     assert sum(lay["pe"] * lay["simd"] for lay in rep["layers"] if lay["op"] == "conv") == 52
