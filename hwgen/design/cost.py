@@ -156,6 +156,16 @@ def packs_two(ww: int, wa: int, w_signed: bool, x_signed: bool) -> bool:
     return w_signed and 2 * ww + wa + 1 <= DSP_A_BITS and wa + (not x_signed) <= DSP_B_BITS
 
 
+def packs_formats(weight_fmt, in_fmt) -> bool:
+    """packs_two for a conv's weight format and the format of its input (FixedTypes)."""
+    return packs_two(weight_fmt.width, in_fmt.width, weight_fmt.signed, in_fmt.signed)
+
+
+def packed_pairs(pe: int, simd: int) -> int:
+    """DSP48s that packing saves: one per pair of PEs and SIMD lane (an odd PE's last alone)."""
+    return (pe // 2) * simd
+
+
 def packing_refused(ww: int, wa: int) -> str:
     """What a layer folded with ``multipliers: dsp2`` is told when packs_two says no."""
     return (f"multipliers: dsp2 packs two products into one DSP48 only for signed weights with "
@@ -173,7 +183,7 @@ def mac_array(pe: int, simd: int, wa: int, ww: int, acc_bits: int, out_bits: int
     if fabric:
         r.lut += macs * fabric_mult_luts(wa, ww)
     elif packed:
-        pairs = (pe // 2) * simd
+        pairs = packed_pairs(pe, simd)
         r.dsp += macs - pairs
         r.lut += pairs * (2 * ww + wa)  # the packed operand's upper half, the borrow add
     else:

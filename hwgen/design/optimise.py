@@ -145,10 +145,12 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int,
     #    smallest layers' products to LUTs (about 80 LUTs per DSP saved at 8 x 8)
     over = est["dsp"] - lim["dsp"]
     for name in sorted(plan, key=lambda n: -plan[n]["pe"] * plan[n]["simd"]):
-        saved = (plan[name]["pe"] // 2) * plan[name]["simd"]
+        saved = cost.packed_pairs(plan[name]["pe"], plan[name]["simd"])
         if over <= 0:
             break
-        if fixed(name, "multipliers") or not saved or not _packs(graph, name):
+        node = graph.node(name)
+        if fixed(name, "multipliers") or not saved or not cost.packs_formats(
+                node.op.weight_fmt, graph.tensors[node.inputs[0]].fmt):
             continue
         extra.setdefault(name, {})["multipliers"] = "dsp2"
         over -= saved
@@ -160,7 +162,7 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int,
         was = extra.get(name, {}).get("multipliers")
         extra.setdefault(name, {})["multipliers"] = "lut"
         over -= plan[name]["pe"] * plan[name]["simd"] - (
-            (plan[name]["pe"] // 2) * plan[name]["simd"] if was == "dsp2" else 0)
+            cost.packed_pairs(plan[name]["pe"], plan[name]["simd"]) if was == "dsp2" else 0)
     # 2. weights: the layers holding most BRAM to DDR while BRAM is short (a move costs an AXI
     #    master and buffers, so it must save BRAM to be taken)
     est = estimate(graph, board, _merge(plan, user, extra), cap, costing)
@@ -198,14 +200,6 @@ def _fit(graph: Graph, board: dict, plan: dict, user: dict, cap: float, T: int,
             break
         extra, est = trial, t_est
     return _merge(plan, user, extra), est
-
-
-def _packs(graph: Graph, name: str) -> bool:
-    """Whether the conv's widths let one DSP48 compute two of its products (cost.packs_two)."""
-    node = graph.node(name)
-    x = graph.tensors[node.inputs[0]].fmt
-    w = node.op.weight_fmt
-    return cost.packs_two(w.width, x.width, w.signed, x.signed)
 
 
 def _ddr_keeps_up(graph: Graph, row: dict, T: int) -> bool:

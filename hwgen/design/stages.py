@@ -103,8 +103,8 @@ def conv_stage(graph: Graph, node: Node, fold: Folding, ident: str) -> Stage:
     t = op.pad[0]
     nf, sf = cout // pe, k * k * cin // simd
     wa, ww = in_fmt.width, op.weight_fmt.width
-    _check(not fold.mul_packed or cost.packs_two(ww, wa, op.weight_fmt.signed, in_fmt.signed),
-           where, cost.packing_refused(ww, wa))
+    _check(not fold.mul_packed or cost.packs_formats(op.weight_fmt, in_fmt), where,
+           cost.packing_refused(ww, wa))
     # every array the kernel declares, in the memory chosen here (the kernel binds it)
     # a bias lane carries the channel's shift too (per-channel formats, conv2d.h)
     b_lane = op.bias_fmt.width + op.max_shift.bit_length()

@@ -23,7 +23,7 @@ import math
 from dataclasses import replace
 from typing import Callable
 
-from ..design.cost import Resources, bram18_count
+from ..design.cost import Resources, bram18_count, packed_pairs
 from ..design.dataflow import Design
 from ..design.estimate import Costs
 from ..design.folding import Folding
@@ -239,7 +239,7 @@ def _products(p: dict, ww: int) -> Resources:
         return Resources(lut=pe * simd * (xw + 1) * (ww + 2), ff=pe * dw)
     plain = Resources(dsp=pe * simd, lut=0.5 * pe * (simd - 1) * dw)
     if _int(p.get("MUL_PACKED", 0)):
-        pairs = (pe // 2) * simd
+        pairs = packed_pairs(pe, simd)
         return plain + Resources(dsp=-pairs, lut=pairs * (2 * ww + xw) + pe * (simd - 1) * dw / 6)
     return plain
 
