@@ -323,7 +323,8 @@ struct mul2_traits {
   static const int K = TR::W_BITS + TR::IN_BITS;
   typedef ap_int<K + TR::W_BITS + 1> a_t;            // the packed operand (25-bit port)
   typedef ap_int<TR::IN_BITS + !TR::IN_SIGNED> b_t;  // the input, signed (18-bit port)
-  typedef ap_int<K + TR::W_BITS + 1 + TR::IN_BITS + 1> m_t;
+  // a_t * b_t's own width (as `mul` keeps the product's type): BIND_OP binds the multiply itself
+  typedef ap_int<K + TR::W_BITS + 1 + TR::IN_BITS + !TR::IN_SIGNED> m_t;
   typedef ap_int<K> p_t;                             // one product, exact
 };
 template <class TR, typename W, typename X>
